@@ -1,0 +1,52 @@
+"""Every tunable default of the SDK, on one screen.
+
+Values that come from lemlist's documentation link to it; the rest are the
+SDK's own choices, explained where they are used.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- Connection ---------------------------------------------------------------
+#: https://developer.lemlist.com/api-reference (servers)
+DEFAULT_BASE_URL: Final = "https://api.lemlist.com/api"
+#: Where the client looks for a key when none is passed.
+API_KEY_ENV_VAR: Final = "LEMLIST_API_KEY"
+#: Seconds for one attempt: connect, send, response headers and body.
+DEFAULT_TIMEOUT: Final = 30.0
+
+# -- Get Campaign Leads ---------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/leads/get-campaign-leads
+LEADS_LIMIT_MIN: Final = 1
+LEADS_LIMIT_MAX: Final = 500
+
+# -- Rate limit -----------------------------------------------------------------
+# https://developer.lemlist.com/api-reference#rate-limit : 20 requests per 2 s per key.
+RATE_LIMIT: Final = 20
+RATE_WINDOW: Final = 2.0
+#: Seconds a slot stays taken past ``RATE_WINDOW`` after its response, to absorb
+#: timer granularity between the client's clock and the server's.
+RATE_MARGIN: Final = 0.005
+#: ``X-RateLimit-Reset`` has a resolution of one second (JavaScript
+#: ``Date.toString()``), so a reset read from it is pushed back by this much.
+RESET_HEADER_MARGIN: Final = 1.0
+#: A 429 or a pause that asks to wait longer than this raises ``RateLimitError``
+#: at once rather than sleeping.
+MAX_RATE_LIMIT_WAIT: Final = 60.0
+#: Header values past this many seconds are treated as garbage, never slept on.
+MAX_HEADER_DELAY: Final = 86_400.0
+
+# -- Retries --------------------------------------------------------------------
+#: Retries after the first attempt (so at most ``1 + MAX_RETRIES`` attempts).
+MAX_RETRIES: Final = 4
+#: Exponential backoff with full jitter: ``uniform(0, min(cap, base * 2**n))``.
+BACKOFF_BASE: Final = 0.5
+BACKOFF_CAP: Final = 8.0
+#: Statuses worth another attempt for an idempotent request.
+RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+# -- Error reporting --------------------------------------------------------------
+#: Longest server message kept in an exception's ``str()``; the full body stays
+#: available as ``.body``.
+MAX_MESSAGE_CHARS: Final = 500

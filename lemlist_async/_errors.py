@@ -1,0 +1,275 @@
+"""The exception hierarchy, and the pure rule that turns a response into one.
+
+lemlist answers errors mostly as ``text/plain`` ("Campaign not found", "The
+authentication you supplied is incorrect"), sometimes with an empty body and
+sometimes as JSON with an ``error`` or ``message`` member. Every exception that
+comes from a response carries the server's own words.
+https://developer.lemlist.com/api-reference
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+
+from ._constants import MAX_MESSAGE_CHARS
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "LemlistError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "ServerError",
+    "error_for_response",
+    "server_message",
+]
+
+
+class LemlistError(Exception):
+    """Root of every exception this SDK raises on purpose."""
+
+
+class ClientClosedError(LemlistError, RuntimeError):
+    """The client was used after ``close()``: create a new one."""
+
+
+class APIStatusError(LemlistError):
+    """lemlist answered with an error status.
+
+    Attributes:
+        status: The HTTP status code.
+        method: The request's method.
+        url: The request's URL (it never holds the API key: auth travels in a header).
+        message: The server's own words, from the body, or the status phrase if the
+            body said nothing.
+        body: The raw body text, untruncated.
+        headers: The response headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.method = method
+        self.url = url
+        self.body = body
+        self.headers: Mapping[str, str] = dict(headers or {})
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.message} ({self.method} {self.url})"
+
+
+class BadRequestError(APIStatusError):
+    """400: bad parameters, or a resource of another team ("Bad team")."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: the team's plan or credits do not cover the request."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key's user may not do this (for example, the user is blocked)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such campaign, lead or route."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests, or a quota such as "Monitoring limit exceeded".
+
+    Attributes:
+        retry_after: Seconds the server (or the SDK's reading of its headers) asks
+            to wait before trying again, or None when it did not say.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        method: str,
+        url: str,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, method=method, url=url, body=body, headers=headers
+        )
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: lemlist failed to handle a valid request."""
+
+
+class APIConnectionError(LemlistError):
+    """The request did not get a response: DNS, connection, TLS or protocol failure.
+
+    The transport's exception is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} ({self.method} {self.url})"
+
+
+class APITimeoutError(APIConnectionError):
+    """An attempt, or the whole call with its retries, ran out of time."""
+
+
+class ResponseValidationError(LemlistError):
+    """A 2xx response whose body is not JSON or does not fit the model.
+
+    Attributes:
+        status: The HTTP status code.
+        method: The request's method.
+        url: The request's URL.
+        body: The raw body text.
+        errors: One line per bad field, each naming its path in the payload
+            (for example ``invalid value for type, expected str @ $[3]._id``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        body: str,
+        errors: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.url = url
+        self.body = body
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        detail = "; ".join(self.errors[:5])
+        more = f" (+{len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        suffix = f": {detail}{more}" if detail else ""
+        return f"{self.args[0]} ({self.method} {self.url}){suffix}"
+
+
+_BY_STATUS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def server_message(body: str, status: int) -> str:
+    """Extract the server's own words from an error body.
+
+    The body is read as text first and tried as JSON second, because lemlist's
+    error bodies are mostly plain text.
+
+    Args:
+        body: The response body, decoded as text.
+        status: The HTTP status, whose standard phrase stands in for an empty body.
+
+    Returns:
+        A one-line message of at most ``MAX_MESSAGE_CHARS`` characters.
+    """
+    text = body.strip()
+    message = text
+    if text[:1] in ("{", '"'):
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            decoded = None
+        if isinstance(decoded, str):
+            message = decoded.strip()
+        elif isinstance(decoded, dict):
+            message = _message_from_json(decoded) or text
+    if not message:
+        try:
+            message = HTTPStatus(status).phrase
+        except ValueError:
+            message = "(empty body)"
+    message = " ".join(message.split())
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
+    return message
+
+
+def _message_from_json(decoded: Mapping[str, object]) -> str:
+    # Shapes seen: {"error": ..., "code": ...}, {"error": "BadRequest", "message": ...},
+    # {"ok": false, "message": ...}, {"success": false, "error": ...}.
+    error = decoded.get("error")
+    message = decoded.get("message")
+    parts = [p.strip() for p in (error, message) if isinstance(p, str) and p.strip()]
+    if len(parts) == 2 and parts[0] != parts[1]:
+        return f"{parts[0]}: {parts[1]}"
+    return parts[0] if parts else ""
+
+
+def error_for_response(
+    status: int,
+    *,
+    method: str,
+    url: str,
+    body: str,
+    headers: Mapping[str, str],
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """Map an error response to its exception. Pure: no I/O.
+
+    Args:
+        status: The HTTP status, 400 or above.
+        method: The request's method.
+        url: The request's URL.
+        body: The response body as text.
+        headers: The response headers.
+        retry_after: For a 429, the wait the headers asked for, if any.
+
+    Returns:
+        The most specific ``APIStatusError`` subclass for ``status``: a
+        ``ServerError`` for any 5xx, the base class for statuses with no
+        subclass of their own (405, 409, 422…).
+    """
+    message = server_message(body, status)
+    if status == 429:
+        return RateLimitError(
+            message,
+            method=method,
+            url=url,
+            body=body,
+            headers=headers,
+            retry_after=retry_after,
+        )
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIStatusError)
+    return cls(message, status=status, method=method, url=url, body=body, headers=headers)

@@ -1,0 +1,112 @@
+"""Typed models of lemlist's payloads.
+
+Field names are Pythonic; their wire names (``_id``, ``contactId``) live in each
+field's metadata and are applied by the converter in ``_converter``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["WIRE_NAME", "Lead", "LeadState"]
+
+#: Metadata key that holds a field's name on the wire, when it differs.
+WIRE_NAME = "lemlist_wire_name"
+
+
+class LeadState(enum.StrEnum):
+    """A lead's state in a campaign: an *open* set.
+
+    Every state lemlist documents is a member. A state it adds later is still
+    accepted: ``LeadState("somethingNew")`` returns a value that is an instance of
+    this class, equals the string ``"somethingNew"`` and keeps it, instead of
+    raising. See the list at
+    https://developer.lemlist.com/api-reference/endpoints/campaigns/export-campaign-leads
+    """
+
+    # Global states.
+    IMPORTED = "imported"
+    SCANNED = "scanned"
+    SKIPPED = "skipped"
+    REVIEWED = "reviewed"
+    CONTACTED = "contacted"
+    HOOKED = "hooked"
+    ATTRACTED = "attracted"
+    WARMED = "warmed"
+    INTERESTED = "interested"
+    NOT_INTERESTED = "notInterested"
+    EMAILS_BOUNCED = "emailsBounced"
+    EMAILS_UNSUBSCRIBED = "emailsUnsubscribed"
+    FAILED = "failed"  # Deprecated by lemlist, still seen.
+    MEETING_BOOKED = "meetingBooked"
+    PAUSED = "paused"
+    # Detailed states.
+    EMAILS_SENT = "emailsSent"
+    EMAILS_OPENED = "emailsOpened"
+    EMAILS_CLICKED = "emailsClicked"
+    EMAILS_REPLIED = "emailsReplied"
+    EMAILS_INTERESTED = "emailsInterested"
+    EMAILS_NOT_INTERESTED = "emailsNotInterested"
+    EMAILS_FAILED = "emailsFailed"
+    OPPORTUNITIES_DONE = "opportunitiesDone"
+    AIRCALL_DONE = "aircallDone"
+    AIRCALL_INTERESTED = "aircallInterested"
+    AIRCALL_NOT_INTERESTED = "aircallNotInterested"
+    API_DONE = "apiDone"
+    API_INTERESTED = "apiInterested"
+    API_NOT_INTERESTED = "apiNotInterested"
+    LINKEDIN_VISIT_DONE = "linkedinVisitDone"
+    LINKEDIN_VISIT_FAILED = "linkedinVisitFailed"
+    LINKEDIN_INVITE_DONE = "linkedinInviteDone"
+    LINKEDIN_INVITE_ACCEPTED = "linkedinInviteAccepted"
+    LINKEDIN_INVITE_FAILED = "linkedinInviteFailed"
+    LINKEDIN_SENT = "linkedinSent"
+    LINKEDIN_OPENED = "linkedinOpened"
+    LINKEDIN_REPLIED = "linkedinReplied"
+    LINKEDIN_INTERESTED = "linkedinInterested"
+    LINKEDIN_NOT_INTERESTED = "linkedinNotInterested"
+    LINKEDIN_SEND_FAILED = "linkedinSendFailed"
+    MANUAL_INTERESTED = "manualInterested"
+    MANUAL_NOT_INTERESTED = "manualNotInterested"
+
+    @classmethod
+    def _missing_(cls, value: object) -> LeadState | None:
+        # lemlist adds states over time; an unknown one becomes a pseudo-member
+        # instead of an error. It is cached so each new state is built once.
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
+
+    @property
+    def is_known(self) -> bool:
+        """Whether lemlist documents this state (False for one the SDK has not seen)."""
+        return self._name_ in type(self).__members__
+
+
+def _wire(name: str) -> dict[str, str]:
+    return {WIRE_NAME: name}
+
+
+@attrs.frozen
+class Lead:
+    """A lead of a campaign, as Get Campaign Leads returns it.
+
+    Attributes:
+        id: The lead's id (``_id`` on the wire), for example ``lea_A1B2C3D4E5F6G7H8I9``.
+        contact_id: The contact's id (``contactId``); ``con_`` and ``ctc_`` both occur.
+        state: The lead's current state.
+        extra: Every other member of the payload, untouched, so that a field lemlist
+            adds tomorrow is neither an error nor lost.
+    """
+
+    id: str = attrs.field(metadata=_wire("_id"))
+    contact_id: str = attrs.field(metadata=_wire("contactId"))
+    state: LeadState
+    extra: Mapping[str, Any] = attrs.field(factory=dict, hash=False, repr=False)

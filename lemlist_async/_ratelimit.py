@@ -1,0 +1,319 @@
+"""Client-side rate limiting: never more than 20 requests per 2 s per key, yet right at it.
+
+lemlist allows 20 requests per 2 seconds per API key, counted by the server in a
+window whose phase the client cannot see.
+https://developer.lemlist.com/api-reference#rate-limit
+
+``WindowRateLimiter`` gives each request a *slot* when it is sent and keeps the
+slot taken until one window (plus a small margin) after the request's response
+arrived or it failed. The server counts a request at some instant between its
+send and its response, so at most ``limit`` requests can fall into any server
+window, whatever the latency and its jitter. A leaky bucket such as
+``aiolimiter.AsyncLimiter(20, 2)`` gives no such bound: it admits 20 at once and
+then one every 0.1 s, up to 39 in one 2 s window.
+
+Why not a library: aiolimiter (the card's choice) is a leaky bucket, and no
+maintained asyncio library offers a window gated on *completion* rather than on
+start. ``aiolimiter.AsyncLimiter`` still plugs in through ``rate_limit=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import weakref
+from collections import deque
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from ._constants import RATE_LIMIT, RATE_MARGIN, RATE_WINDOW
+from ._headers import RateLimitInfo
+
+__all__ = ["KeyRateLimiter", "WindowRateLimiter", "adapt_limiter", "shared_limiter"]
+
+logger = logging.getLogger("lemlist_async")
+
+
+@runtime_checkable
+class KeyRateLimiter(Protocol):
+    """What the request pipeline needs of a key's limiter.
+
+    ``async with limiter:`` holds a slot around one attempt (from just before it
+    is sent until its response headers arrive or it fails). ``pause`` stops every
+    caller of the key from starting a request for a while; ``observe`` hands over
+    the rate-limit headers of each response.
+    """
+
+    async def __aenter__(self) -> object: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None: ...
+
+    def pause(self, delay: float) -> None: ...
+
+    def observe(self, info: RateLimitInfo, reset_in: float | None) -> None: ...
+
+    @property
+    def info(self) -> RateLimitInfo | None: ...
+
+
+class WindowRateLimiter:
+    """At most ``limit`` requests in any ``window`` seconds, served first in, first out.
+
+    Use one per API key (``LemlistClient`` shares one per key and event loop by
+    default). Time is the running loop's clock, so tests can run it on virtual time.
+
+    Args:
+        limit: Requests allowed per window (lemlist: 20). Set it lower to leave
+            headroom for other tools that use the same key.
+        window: The window in seconds (lemlist: 2).
+        margin: Extra seconds a slot stays taken, for timer granularity.
+
+    Raises:
+        ValueError: ``limit`` is not a positive int, or ``window``/``margin`` are
+            not finite and positive (non-negative for ``margin``).
+    """
+
+    def __init__(
+        self,
+        limit: int = RATE_LIMIT,
+        window: float = RATE_WINDOW,
+        *,
+        margin: float = RATE_MARGIN,
+    ) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be an int of at least 1, got {limit!r}")
+        if not (isinstance(window, int | float) and math.isfinite(window) and window > 0):
+            raise ValueError(f"window must be a positive number of seconds, got {window!r}")
+        if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
+            raise ValueError(f"margin must be a non-negative number of seconds, got {margin!r}")
+        self.limit = limit
+        self.window = float(window)
+        self.margin = float(margin)
+        self._in_flight = 0
+        # Loop times at which finished requests give their slot back, ascending
+        # because requests finish in loop-time order.
+        self._releases: deque[float] = deque()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._paused_until = -math.inf
+        self._timer: asyncio.TimerHandle | None = None
+        self._info: RateLimitInfo | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} limit={self.limit} window={self.window} "
+            f"in_flight={self._in_flight} waiting={len(self._waiters)}>"
+        )
+
+    @property
+    def info(self) -> RateLimitInfo | None:
+        """The rate-limit headers of the latest response seen through this limiter."""
+        return self._info
+
+    def busy(self, now: float | None = None) -> int:
+        """Slots taken at loop time ``now``: in flight, or finished less than a window ago."""
+        if now is None:
+            now = asyncio.get_running_loop().time()
+        releases = self._releases
+        while releases and releases[0] <= now:
+            releases.popleft()
+        return self._in_flight + len(releases)
+
+    def paused_until(self) -> float:
+        """Loop time before which no request starts (``-inf`` when not paused)."""
+        return self._paused_until
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not self._waiters and self._has_free_slot(loop.time()):
+            self._in_flight += 1
+            return
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        self._arm(loop)
+        granted = False
+        try:
+            await waiter
+            granted = True
+        finally:
+            if not granted:
+                self._abandon(waiter, loop)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Also on failure and cancellation: the server may have counted the request.
+        loop = asyncio.get_running_loop()
+        self._in_flight -= 1
+        self._releases.append(loop.time() + self.window + self.margin)
+        if self._waiters:
+            self._dispatch(loop, loop.time())
+
+    def pause(self, delay: float) -> None:
+        """Let no request of this key start for ``delay`` seconds from now.
+
+        A shorter pause never cuts a longer one short.
+        """
+        loop = asyncio.get_running_loop()
+        until = loop.time() + max(0.0, delay)
+        if until > self._paused_until:
+            self._paused_until = until
+            logger.info("rate limit: pausing the key for %.3f s", delay)
+            if self._waiters:
+                self._arm(loop)
+
+    def observe(self, info: RateLimitInfo, reset_in: float | None) -> None:
+        """Record a response's rate-limit headers; pause if someone else spends the key.
+
+        ``X-RateLimit-Remaining: 0`` is routine when this limiter runs at the limit
+        on its own. It only means *another* consumer is spending the key when the
+        server has counted more requests than this limiter holds slots for: every
+        request the server counted in its current window still holds its slot
+        here. Only then does the key pause until the server's reset.
+        """
+        self._info = info
+        if info.remaining != 0 or info.limit is None:
+            return
+        if info.limit - info.remaining > self.busy():
+            self.pause(self.window if reset_in is None else reset_in)
+
+    def _has_free_slot(self, now: float) -> bool:
+        return now >= self._paused_until and self.busy(now) < self.limit
+
+    def _abandon(self, waiter: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
+        if waiter.done() and not waiter.cancelled():
+            # The slot was handed over just as the waiter was cancelled: it was
+            # never used, so it goes to the next in line.
+            self._in_flight -= 1
+            self._dispatch(loop, loop.time())
+        else:
+            waiter.cancel()
+            # A dispatch may already have dropped it from the queue.
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
+        waiters = self._waiters
+        while waiters and self._has_free_slot(now):
+            waiter = waiters.popleft()
+            if not waiter.done():
+                self._in_flight += 1
+                waiter.set_result(None)
+        self._arm(loop)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Schedule the next dispatch at the earliest instant a waiter could go."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._waiters:
+            return
+        now = loop.time()
+        excess = self.busy(now) - self.limit
+        if excess < 0:
+            when = now
+        elif excess < len(self._releases):
+            when = self._releases[excess]
+        else:
+            return  # Every slot is in flight: the next __aexit__ dispatches.
+        when = max(when, self._paused_until)
+        self._timer = loop.call_at(when, self._on_timer, loop, when)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        self._timer = None
+        # The loop may run a timer a hair early (clock resolution); taking the
+        # scheduled instant as "now" avoids re-arming for the same instant forever.
+        self._dispatch(loop, max(loop.time(), when))
+
+
+class _ForeignLimiter:
+    """Gives any ``async with`` limiter (e.g. ``aiolimiter.AsyncLimiter``) the key's pause."""
+
+    def __init__(self, inner: AbstractAsyncContextManager[Any], window: float) -> None:
+        self.inner = inner
+        self._window = window
+        self._paused_until = -math.inf
+        self._info: RateLimitInfo | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.inner!r}>"
+
+    @property
+    def info(self) -> RateLimitInfo | None:
+        return self._info
+
+    async def __aenter__(self) -> object:
+        loop = asyncio.get_running_loop()
+        # A loop, not an Event: a pause can be extended while it is slept on.
+        while (delay := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+        return await self.inner.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return await self.inner.__aexit__(exc_type, exc, tb)
+
+    def pause(self, delay: float) -> None:
+        until = asyncio.get_running_loop().time() + max(0.0, delay)
+        if until > self._paused_until:
+            self._paused_until = until
+            logger.info("rate limit: pausing the key for %.3f s", delay)
+
+    def observe(self, info: RateLimitInfo, reset_in: float | None) -> None:
+        # A foreign limiter cannot tell its own traffic from another consumer's,
+        # so an exhausted window always pauses.
+        self._info = info
+        if info.remaining == 0:
+            self.pause(self._window if reset_in is None else reset_in)
+
+
+def adapt_limiter(limiter: object) -> KeyRateLimiter:
+    """Wrap what a caller passed as ``rate_limit=`` into the pipeline's interface.
+
+    Raises:
+        TypeError: ``limiter`` is not usable as ``async with limiter:``.
+    """
+    if isinstance(limiter, KeyRateLimiter):
+        return limiter
+    if isinstance(limiter, AbstractAsyncContextManager) or (
+        hasattr(limiter, "__aenter__") and hasattr(limiter, "__aexit__")
+    ):
+        return _ForeignLimiter(limiter, RATE_WINDOW)
+    raise TypeError(
+        "rate_limit must be an int (requests per 2 s), a WindowRateLimiter, or an "
+        f"object usable as 'async with limiter:', not {type(limiter).__name__}"
+    )
+
+
+_shared: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int], WindowRateLimiter]
+] = weakref.WeakKeyDictionary()
+
+
+def shared_limiter(key_id: str, limit: int = RATE_LIMIT) -> WindowRateLimiter:
+    """The limiter every client of this event loop shares for one key.
+
+    Args:
+        key_id: A fingerprint of the API key (never the key itself).
+        limit: Requests per window.
+    """
+    loop = asyncio.get_running_loop()
+    per_loop = _shared.setdefault(loop, {})
+    limiter = per_loop.get((key_id, limit))
+    if limiter is None:
+        limiter = per_loop[key_id, limit] = WindowRateLimiter(limit)
+    return limiter

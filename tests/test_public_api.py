@@ -1,0 +1,54 @@
+"""The public surface is pinned: a change to it is a deliberate change to this test."""
+
+from __future__ import annotations
+
+import lemlist_async
+
+
+def test_all_is_pinned() -> None:
+    assert sorted(lemlist_async.__all__) == [
+        "APIConnectionError",
+        "APIStatusError",
+        "APITimeoutError",
+        "AuthenticationError",
+        "BadRequestError",
+        "ClientClosedError",
+        "KeyRateLimiter",
+        "Lead",
+        "LeadState",
+        "LemlistClient",
+        "LemlistError",
+        "NotFoundError",
+        "PaymentRequiredError",
+        "PermissionDeniedError",
+        "RateLimitError",
+        "RateLimitInfo",
+        "ResponseValidationError",
+        "ServerError",
+        "WindowRateLimiter",
+        "__version__",
+        "converter",
+    ]
+
+
+def test_every_public_name_resolves_and_lives_in_a_private_module() -> None:
+    for name in lemlist_async.__all__:
+        obj = getattr(lemlist_async, name)
+        module = getattr(obj, "__module__", "lemlist_async._version")
+        if name not in {"__version__", "converter"}:
+            assert module.startswith("lemlist_async._"), (name, module)
+
+
+def test_importing_the_sdk_pulls_in_no_optional_or_test_modules() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lemlist_async; "
+        "bad = [m for m in ('aioresponses', 'pytest', 'orjson', 'redis', 'lemlist_async.testing') "
+        "if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
