@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,10 +43,14 @@ def _patch_aioresponses() -> None:
 _patch_aioresponses()
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 class Recorded:
     """What the scripted server saw of one request."""
 
     def __init__(self, request: web.Request) -> None:
+        self.time = asyncio.get_running_loop().time()
         self.method = request.method
         self.raw_path = request.raw_path
         self.path = request.path
@@ -63,7 +68,7 @@ class ScriptedServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
-        self.answers: list[web.StreamResponse] = []
+        self.answers: list[web.StreamResponse | Handler] = []
         self.default: Callable[[web.Request], web.StreamResponse] = lambda _: web.json_response(
             [{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned"}]
         )
@@ -90,9 +95,15 @@ class ScriptedServer:
     def answer_json(self, payload: object, status: int = 200) -> None:
         self.answers.append(web.json_response(payload, status=status))
 
+    def answer_with(self, handler: Handler) -> None:
+        self.answers.append(handler)
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(Recorded(request))
-        return self.answers.pop(0) if self.answers else self.default(request)
+        if not self.answers:
+            return self.default(request)
+        answer = self.answers.pop(0)
+        return answer if isinstance(answer, web.StreamResponse) else await answer(request)
 
 
 @pytest.fixture
