@@ -1,0 +1,42 @@
+"""Test against a fake lemlist API running on loopback, not against lemlist.
+
+`FakeLemlistServer` is a real HTTP server that answers Get Campaign Leads like
+lemlist does: Basic auth, ``state`` and ``limit``, newest-first leads, text/plain
+errors, and the rate limit of 20 requests per 2 seconds with lemlist's headers.
+It records every request and can inject faults. Its clock is the event loop's,
+so it runs on virtual time with looptime.
+
+Example, in a pytest suite with pytest-asyncio (and, for the rate limit,
+looptime)::
+
+    import aiohttp
+    import pytest
+
+    from lemlist_async.testing import FakeLemlistServer
+
+
+    @pytest.fixture
+    async def fake():
+        async with FakeLemlistServer(seed=1, campaigns=3) as server:
+            yield server
+
+
+    @pytest.mark.looptime
+    async def test_my_export_stays_under_the_rate_limit(fake):
+        fake.fail_next(503)  # the first request fails; the code must retry
+        await my_export(base_url=fake.base_url, api_key=fake.api_key)
+
+        assert fake.count(503) == 1
+        assert fake.count(429) == 0
+        assert fake.max_arrivals_in_window() <= 20
+
+A plain aiohttp client authenticates with::
+
+    headers = {"Authorization": aiohttp.encode_basic_auth("", fake.api_key)}
+"""
+
+from __future__ import annotations
+
+from ._server import DROPPED_STATUS, FakeLemlistServer, RecordedRequest, WindowMode
+
+__all__ = ["DROPPED_STATUS", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
