@@ -62,3 +62,10 @@ def tests(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation (placeholder until the documentation site lands)."""
     session.run("python", "-c", "print('docs/: see docs/index.md')")
+
+
+@nox.session(python=PYTHONS[:1])
+def bench(session: nox.Session) -> None:
+    """Benchmarks, side by side in one run; prints ratios (absolute times drift)."""
+    session.install(".")
+    session.run("python", "benchmarks/run.py", *session.posargs)

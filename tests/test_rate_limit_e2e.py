@@ -1,0 +1,159 @@
+"""The guarantee, end to end: a strict local lemlist, plain asyncio.gather, virtual time.
+
+The server enforces 20 requests per 2 s as a fixed window opened by the key's
+first request, or as a sliding window, with latency and jitter, and records
+every arrival. The client must see no 429, the server must never count more
+than 20 arrivals in any 2 s, and the fan-out must finish within one round trip
+and the margin per cycle of the fastest legal schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import aiohttp
+import pytest
+from aiolimiter import AsyncLimiter
+
+from lemlist_async import Lead, LemlistClient, RateLimitError, ResponseValidationError, converter
+from lemlist_async._constants import RATE_MARGIN
+from lemlist_async.testing import FakeLemlistServer, WindowMode
+
+LATENCY = 0.05
+JITTER = 0.05
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("mode", ["fixed", "sliding"])
+@pytest.mark.parametrize("n", [20, 100, 1000])
+async def test_gather_of_n_calls_never_exceeds_and_runs_at_the_limit(
+    n: int, mode: WindowMode
+) -> None:
+    loop = asyncio.get_running_loop()
+    async with FakeLemlistServer(
+        seed=n,
+        campaigns=n,
+        leads_per_campaign=3,
+        window_mode=mode,
+        latency=LATENCY,
+        jitter=JITTER,
+    ) as fake:
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            start = loop.time()
+            results = await asyncio.gather(
+                *(client.get_campaign_leads(cid) for cid in fake.campaign_ids)
+            )
+            makespan = loop.time() - start
+        assert len(results) == n
+        assert [len(r) for r in results] == [3] * n
+        assert fake.count(429) == 0
+        assert fake.count(200) == n
+        assert fake.max_arrivals_in_window(2.0) <= 20
+        cycles = math.ceil(n / 20) - 1
+        minimum = 2.0 * cycles + LATENCY
+        worst_trip = LATENCY + JITTER
+        assert makespan >= minimum
+        assert makespan <= cycles * (2.0 + worst_trip + RATE_MARGIN) + worst_trip + 1e-6
+
+
+@pytest.mark.looptime
+async def test_another_consumer_causes_a_429_and_no_request_starts_before_the_pause_ends() -> None:
+    async with FakeLemlistServer(seed=1, campaigns=10, latency=0.01) as fake:
+        headers = {"Authorization": aiohttp.encode_basic_auth("", fake.api_key)}
+        async with aiohttp.ClientSession(headers=headers) as other:
+            # Another tool spends the whole window of the same key.
+            for cid in fake.campaign_ids[:1] * 20:
+                async with other.get(f"{fake.base_url}/campaigns/{cid}/leads/") as response:
+                    assert response.status == 200
+        fake.reset_records()
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            results = await asyncio.gather(
+                *(client.get_campaign_leads(cid) for cid in fake.campaign_ids)
+            )
+        assert len(results) == 10
+        statuses = [r.status for r in fake.requests]
+        assert statuses.count(200) == 10
+        first_429 = next(r for r in fake.requests if r.status == 429)
+        retry_after = 2.0 - first_429.time  # The window opened at 0.
+        for r in fake.requests:
+            if r.status == 200:
+                assert r.time >= first_429.time + retry_after - 1e-6
+
+
+@pytest.mark.looptime
+async def test_remaining_zero_spent_by_another_consumer_avoids_the_429() -> None:
+    async with FakeLemlistServer(seed=2, campaigns=3) as fake:
+        headers = {"Authorization": aiohttp.encode_basic_auth("", fake.api_key)}
+        async with aiohttp.ClientSession(headers=headers) as other:
+            for _ in range(19):
+                url = f"{fake.base_url}/campaigns/{fake.campaign_ids[0]}/leads/"
+                async with other.get(url) as response:
+                    assert response.status == 200
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            await client.get_campaign_leads(fake.campaign_ids[1])  # Remaining: 0.
+            assert client.rate_limit is not None
+            assert client.rate_limit.remaining == 0
+            await client.get_campaign_leads(fake.campaign_ids[2])
+        assert fake.count(429) == 0
+        assert fake.requests[-1].time >= 2.0
+
+
+@pytest.mark.looptime
+async def test_a_lower_limit_leaves_headroom() -> None:
+    async with FakeLemlistServer(seed=3, campaigns=30) as fake:
+        async with LemlistClient(fake.api_key, base_url=fake.base_url, rate_limit=5) as client:
+            await asyncio.gather(*(client.get_campaign_leads(c) for c in fake.campaign_ids))
+        assert fake.max_arrivals_in_window(2.0) <= 5
+        assert fake.count(429) == 0
+
+
+@pytest.mark.looptime
+async def test_persistent_429_from_a_quota_ends_in_rate_limit_error() -> None:
+    async with FakeLemlistServer(seed=4, campaigns=1) as fake:
+        fake.fail_next(
+            429, count=10, body="Monitoring limit exceeded", headers={"Retry-After": "0.5"}
+        )
+        async with LemlistClient(fake.api_key, base_url=fake.base_url, max_retries=3) as client:
+            with pytest.raises(RateLimitError, match="Monitoring limit exceeded"):
+                await client.get_campaign_leads(fake.campaign_ids[0])
+        assert fake.count(429) == 4
+
+
+@pytest.mark.looptime
+async def test_dropped_connections_are_retried() -> None:
+    async with FakeLemlistServer(seed=5, campaigns=1) as fake:
+        # aiohttp re-sends an idempotent request once by itself when a pooled
+        # connection drops, so two drops make one failed attempt of the SDK.
+        fake.drop_next(2)
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            leads = await client.get_campaign_leads(fake.campaign_ids[0])
+        assert leads == _expected(fake, fake.campaign_ids[0])
+        assert len(fake.requests) == 3
+
+
+@pytest.mark.looptime
+async def test_malformed_json_is_not_retried() -> None:
+    async with FakeLemlistServer(seed=6, campaigns=1) as fake:
+        fake.malformed_next()
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            with pytest.raises(ResponseValidationError, match="not valid JSON"):
+                await client.get_campaign_leads(fake.campaign_ids[0])
+        assert len(fake.requests) == 1
+
+
+def _expected(fake: FakeLemlistServer, cid: str) -> list[Lead]:
+    newest_first = fake.campaign_leads(cid)[::-1]
+    return converter.structure(newest_first[:100], list[Lead])
+
+
+async def test_an_application_owned_aiolimiter_plugs_in() -> None:
+    # Real time: aiolimiter does not run on a virtual clock.
+    limiter = AsyncLimiter(5, 3600)
+    async with FakeLemlistServer(seed=7, campaigns=3) as fake:
+        c = LemlistClient(fake.api_key, base_url=fake.base_url, rate_limit=limiter)
+        async with c:
+            await asyncio.gather(*(c.get_campaign_leads(cid) for cid in fake.campaign_ids))
+            assert getattr(c.limiter, "inner", None) is limiter
+    assert limiter.has_capacity(2)
+    assert not limiter.has_capacity(3)
