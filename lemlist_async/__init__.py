@@ -15,6 +15,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    InvalidCampaignIdError,
     LemlistError,
     NotFoundError,
     PaymentRequiredError,
@@ -23,6 +24,7 @@ from ._errors import (
     ResponseValidationError,
     ServerError,
 )
+from ._fanout import CampaignLeads, CampaignLeadsStream, FanOutError, ProgressHook
 from ._headers import RateLimitInfo
 from ._models import Lead, LeadState
 from ._ratelimit import KeyRateLimiter, WindowRateLimiter
@@ -34,7 +36,11 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CampaignLeads",
+    "CampaignLeadsStream",
     "ClientClosedError",
+    "FanOutError",
+    "InvalidCampaignIdError",
     "KeyRateLimiter",
     "Lead",
     "LeadState",
@@ -43,6 +49,7 @@ __all__ = [
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "ProgressHook",
     "RateLimitError",
     "RateLimitInfo",
     "ResponseValidationError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, Iterable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self
@@ -10,12 +11,20 @@ import aiohttp
 from yarl import URL
 
 from ._config import auth_headers, key_fingerprint, resolve_api_key, validate_base_url
-from ._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_RATE_LIMIT_WAIT, MAX_RETRIES
+from ._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    FANOUT_CONCURRENCY,
+    MAX_RATE_LIMIT_WAIT,
+    MAX_RETRIES,
+)
 from ._constants import RATE_LIMIT as _RATE_LIMIT
-from ._errors import ClientClosedError
+from ._errors import ClientClosedError, LemlistError
+from ._fanout import CampaignLeadsStream, FanOutError, ProgressHook
 from ._headers import RateLimitInfo
 from ._models import Lead, LeadState
 from ._params import (
+    check_concurrency,
     check_deadline,
     check_limit,
     check_retries,
@@ -214,6 +223,106 @@ class LemlistClient:
         return await pipeline.get(
             url, list[Lead], params=params, max_retries=retries, deadline=call_deadline
         )
+
+    def stream_campaign_leads(
+        self,
+        campaign_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        state: str | LeadState | None = None,
+        limit: int | None = None,
+        concurrency: int | None = None,
+        on_progress: ProgressHook | None = None,
+    ) -> CampaignLeadsStream:
+        """Fetch the leads of many campaigns, yielding each as it completes.
+
+        ::
+
+            async for item in client.stream_campaign_leads(ids, state="interested"):
+                if item.ok:
+                    save(item.campaign_id, item.leads)
+                else:
+                    log(item.campaign_id, item.error)
+
+        The ids are read lazily, duplicates are fetched once, and at most
+        ``concurrency`` fetches are in flight; the rate limiter schedules them. A
+        failed campaign is an item whose ``error`` is set, never the end of the
+        stream. Items come in completion order. Leaving the loop early or cancelling
+        the caller cancels the fetches in flight; use ``async with`` around the
+        stream to also wait for them to unwind.
+
+        Args:
+            campaign_ids: Any iterable or async iterable of campaign ids.
+            state: Only leads in this state, for every campaign.
+            limit: At most this many leads per campaign, from 1 to 500.
+            concurrency: Fetches in flight at most; by default a little above what
+                the rate limit can use.
+            on_progress: Called as ``on_progress(done, total)`` after each campaign;
+                ``total`` is None when ``campaign_ids`` has no length.
+
+        Returns:
+            An async iterator of ``CampaignLeads``.
+
+        Raises:
+            ValueError, TypeError: A bad ``state``, ``limit`` or ``concurrency``,
+                raised here, before anything is sent. An invalid id is an item with
+                an ``InvalidCampaignIdError``.
+            ClientClosedError: The client was closed.
+        """
+        check_state(state)
+        check_limit(limit)
+        width = FANOUT_CONCURRENCY if concurrency is None else check_concurrency(concurrency)
+        self._ensure_pipeline()
+
+        async def fetch(campaign_id: str) -> list[Lead]:
+            return await self.get_campaign_leads(campaign_id, state=state, limit=limit)
+
+        return CampaignLeadsStream(campaign_ids, fetch, concurrency=width, on_progress=on_progress)
+
+    async def get_leads_for_campaigns(
+        self,
+        campaign_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        state: str | LeadState | None = None,
+        limit: int | None = None,
+        concurrency: int | None = None,
+        on_progress: ProgressHook | None = None,
+    ) -> dict[str, list[Lead]]:
+        """Fetch the leads of many campaigns and return them by campaign id.
+
+        The same fan-out as ``stream_campaign_leads``, collected.
+
+        Returns:
+            ``{campaign_id: leads}``, for every distinct id.
+
+        Raises:
+            FanOutError: Some campaigns failed. It is an ``ExceptionGroup`` of their
+                errors, with ``errors_by_campaign``, and it carries the leads of the
+                campaigns that succeeded as ``results``.
+            ValueError, TypeError: A bad ``state``, ``limit`` or ``concurrency``.
+            ClientClosedError: The client was closed.
+        """
+        results: dict[str, list[Lead]] = {}
+        errors: dict[str, LemlistError] = {}
+        stream = self.stream_campaign_leads(
+            campaign_ids,
+            state=state,
+            limit=limit,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+        async with stream:
+            async for item in stream:
+                if item.leads is not None:
+                    results[item.campaign_id] = item.leads
+                elif item.error is not None:
+                    errors[item.campaign_id] = item.error
+        if errors:
+            raise FanOutError(
+                f"{len(errors)} of {len(errors) + len(results)} campaigns failed",
+                errors,
+                results,
+            )
+        return results
 
 
 def _check_rate_limit(setting: object) -> int | KeyRateLimiter:

@@ -37,6 +37,11 @@ MAX_RATE_LIMIT_WAIT: Final = 60.0
 #: Header values past this many seconds are treated as garbage, never slept on.
 MAX_HEADER_DELAY: Final = 86_400.0
 
+# -- Fan-out -------------------------------------------------------------------
+#: Fetches in flight in ``stream_campaign_leads`` by default: the rate limit's 20
+#: slots plus a few queued, so that a freed slot never waits for a task to start.
+FANOUT_CONCURRENCY: Final = 24
+
 # -- Retries --------------------------------------------------------------------
 #: Retries after the first attempt (so at most ``1 + MAX_RETRIES`` attempts).
 MAX_RETRIES: Final = 4

@@ -22,6 +22,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "InvalidCampaignIdError",
     "LemlistError",
     "NotFoundError",
     "PaymentRequiredError",
@@ -36,6 +37,10 @@ __all__ = [
 
 class LemlistError(Exception):
     """Root of every exception this SDK raises on purpose."""
+
+
+class InvalidCampaignIdError(LemlistError, ValueError):
+    """A campaign id in a fan-out is not a non-empty string; nothing was sent for it."""
 
 
 class ClientClosedError(LemlistError, RuntimeError):

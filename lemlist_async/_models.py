@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -90,6 +91,10 @@ class LeadState(enum.StrEnum):
         return self._name_ in type(self).__members__
 
 
+#: Shared by every model without extra members: read-only, and no dict per lead.
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
 def _wire(name: str) -> dict[str, str]:
     return {WIRE_NAME: name}
 
@@ -109,4 +114,4 @@ class Lead:
     id: str = attrs.field(metadata=_wire("_id"))
     contact_id: str = attrs.field(metadata=_wire("contactId"))
     state: LeadState
-    extra: Mapping[str, Any] = attrs.field(factory=dict, hash=False, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=_NO_EXTRA, hash=False, repr=False)

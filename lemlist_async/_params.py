@@ -9,6 +9,7 @@ from ._constants import LEADS_LIMIT_MAX, LEADS_LIMIT_MIN
 from ._models import LeadState
 
 __all__ = [
+    "check_concurrency",
     "check_deadline",
     "check_limit",
     "check_retries",
@@ -65,6 +66,13 @@ def check_retries(max_retries: object) -> int | None:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
     return max_retries
+
+
+def check_concurrency(concurrency: object) -> int:
+    """Validate a fan-out's ``concurrency``: an int >= 1."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    return concurrency
 
 
 def check_seconds(value: object, name: str) -> float:

@@ -22,7 +22,7 @@ import cattrs
 from yarl import URL
 
 from ._constants import RATE_WINDOW
-from ._converter import converter, validation_errors
+from ._converter import structure, validation_errors
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -244,7 +244,7 @@ class Pipeline:
                 body=answer.body.decode("utf-8", errors="replace"),
             )
         try:
-            return converter.structure(payload, into)
+            return structure(payload, into)  # type: ignore[no-any-return]
         except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
             raise ResponseValidationError(
                 "the response body does not fit the model",

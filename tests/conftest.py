@@ -69,7 +69,9 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.answers: list[web.StreamResponse | Handler] = []
-        self.default: Callable[[web.Request], web.StreamResponse] = lambda _: web.json_response(
+        self.default: Callable[
+            [web.Request], web.StreamResponse | Awaitable[web.StreamResponse]
+        ] = lambda _: web.json_response(
             [{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned"}]
         )
         self.app = web.Application()
@@ -101,9 +103,12 @@ class ScriptedServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(Recorded(request))
         if not self.answers:
-            return self.default(request)
-        answer = self.answers.pop(0)
-        return answer if isinstance(answer, web.StreamResponse) else await answer(request)
+            result = self.default(request)
+            return await result if inspect.isawaitable(result) else result
+        scripted = self.answers.pop(0)
+        if isinstance(scripted, web.StreamResponse):
+            return scripted
+        return await scripted(request)
 
 
 @pytest.fixture

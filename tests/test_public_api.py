@@ -12,7 +12,11 @@ def test_all_is_pinned() -> None:
         "APITimeoutError",
         "AuthenticationError",
         "BadRequestError",
+        "CampaignLeads",
+        "CampaignLeadsStream",
         "ClientClosedError",
+        "FanOutError",
+        "InvalidCampaignIdError",
         "KeyRateLimiter",
         "Lead",
         "LeadState",
@@ -21,6 +25,7 @@ def test_all_is_pinned() -> None:
         "NotFoundError",
         "PaymentRequiredError",
         "PermissionDeniedError",
+        "ProgressHook",
         "RateLimitError",
         "RateLimitInfo",
         "ResponseValidationError",
@@ -35,7 +40,7 @@ def test_every_public_name_resolves_and_lives_in_a_private_module() -> None:
     for name in lemlist_async.__all__:
         obj = getattr(lemlist_async, name)
         module = getattr(obj, "__module__", "lemlist_async._version")
-        if name not in {"__version__", "converter"}:
+        if name not in {"__version__", "converter", "ProgressHook"}:
             assert module.startswith("lemlist_async._"), (name, module)
 
 

@@ -1,0 +1,324 @@
+"""Fan-out across many campaigns, against real servers on loopback, on virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from lemlist_async import (
+    CampaignLeads,
+    FanOutError,
+    InvalidCampaignIdError,
+    LemlistClient,
+    LemlistError,
+    NotFoundError,
+    ServerError,
+)
+from lemlist_async.testing import FakeLemlistServer
+
+from .conftest import ScriptedServer
+
+pytestmark = pytest.mark.looptime
+
+
+def client_tasks() -> set[asyncio.Task[object]]:
+    # The servers' per-connection handlers live in the same loop; leave them out.
+    return {
+        t
+        for t in asyncio.all_tasks()
+        if not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler.")
+    }
+
+
+def connections_in_use(client: LemlistClient) -> int:
+    session = client._own_session
+    if session is None:  # Nothing was ever sent.
+        return 0
+    connector = session.connector
+    assert isinstance(connector, aiohttp.TCPConnector)
+    return len(connector._acquired)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeLemlistServer]:
+    async with FakeLemlistServer(seed=11, campaigns=60, leads_per_campaign=(1, 5)) as server:
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeLemlistServer) -> AsyncIterator[LemlistClient]:
+    async with LemlistClient(fake.api_key, base_url=fake.base_url, max_retries=2) as c:
+        yield c
+
+
+async def test_every_campaign_is_fetched_once(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    ids = fake.campaign_ids
+    items = [item async for item in client.stream_campaign_leads(ids + ids[:10], limit=3)]
+    assert sorted(i.campaign_id for i in items) == sorted(ids)
+    assert all(i.ok and i.error is None for i in items)
+    for item in items:
+        newest = fake.campaign_leads(item.campaign_id)[::-1][:3]
+        assert item.leads is not None
+        assert [lead.id for lead in item.leads] == [lead["_id"] for lead in newest]
+    assert len(fake.requests) == len(ids)
+    assert {r.query.get("limit") for r in fake.requests} == {"3"}
+    assert fake.count(429) == 0
+
+
+async def test_failures_are_items_and_successes_are_kept(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    ids = [fake.campaign_ids[0], "cam_missing", "", fake.campaign_ids[1]]
+    items = {i.campaign_id: i async for i in client.stream_campaign_leads(ids)}
+    assert items[fake.campaign_ids[0]].ok
+    assert items[fake.campaign_ids[1]].ok
+    missing = items["cam_missing"]
+    assert not missing.ok
+    assert missing.leads is None
+    assert isinstance(missing.error, NotFoundError)
+    assert missing.error.message == "Campaign not found"
+    assert isinstance(items[""].error, InvalidCampaignIdError)
+    assert isinstance(items[""].error, ValueError)
+    assert len(fake.requests) == 3  # Nothing sent for the empty id.
+
+
+async def test_collecting_raises_fan_out_error_that_keeps_the_results(
+    server: ScriptedServer,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        campaign = request.match_info["tail"].split("/")[1]
+        if campaign == "missing":
+            return web.Response(status=404, text="Campaign not found")
+        if campaign == "broken":
+            return web.Response(status=500, text="Internal error")
+        return web.json_response([{"_id": f"lea_{campaign}", "contactId": "c", "state": "hooked"}])
+
+    server.default = handler
+    server.answers.clear()
+    ids = ["a", "missing", "b", "broken", "c"]
+    async with LemlistClient("k", base_url=server.base_url, max_retries=2) as client:
+        with pytest.raises(FanOutError) as caught:
+            await client.get_leads_for_campaigns(ids)
+    error = caught.value
+    assert isinstance(error, LemlistError)
+    assert isinstance(error, ExceptionGroup)
+    assert sorted(error.results) == ["a", "b", "c"]
+    assert [lead.id for lead in error.results["a"]] == ["lea_a"]
+    assert isinstance(error.errors_by_campaign["missing"], NotFoundError)
+    assert isinstance(error.errors_by_campaign["broken"], ServerError)
+    assert len(error.exceptions) == 2
+    assert str(error).startswith("2 of 5 campaigns failed")
+    broken_attempts = [r for r in server.requests if "broken" in r.raw_path]
+    assert len(broken_attempts) == 3  # The 500 exhausted its retries.
+    # except* and split() keep the results with the errors they keep.
+    not_found, rest = error.split(NotFoundError)
+    assert isinstance(not_found, FanOutError)
+    assert isinstance(rest, FanOutError)
+    assert list(not_found.errors_by_campaign) == ["missing"]
+    assert not_found.results == error.results
+
+
+async def test_collecting_without_failures_returns_every_campaign(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    result = await client.get_leads_for_campaigns(fake.campaign_ids[:25], state="interested")
+    assert sorted(result) == sorted(fake.campaign_ids[:25])
+    assert all(lead.state == "interested" for leads in result.values() for lead in leads)
+
+
+async def test_items_come_in_completion_order(server: ScriptedServer) -> None:
+    delays = {"slow": 3.0, "medium": 2.0, "fast": 1.0}
+
+    async def handler(request: web.Request) -> web.Response:
+        campaign = request.match_info["tail"].split("/")[1]
+        await asyncio.sleep(delays[campaign])
+        return web.json_response([])
+
+    server.default = handler
+    async with LemlistClient("k", base_url=server.base_url) as client:
+        order = [i.campaign_id async for i in client.stream_campaign_leads(list(delays))]
+    assert order == ["fast", "medium", "slow"]
+
+
+async def test_ids_are_read_lazily_and_in_flight_work_is_bounded(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    consumed: list[str] = []
+
+    def ids() -> Iterator[str]:
+        for n in range(10_000):
+            consumed.append(str(n))
+            yield fake.campaign_ids[n % 60] if n < 60 else f"cam_unknown_{n}"
+
+    fake.latency = 0.05
+    stream = client.stream_campaign_leads(ids(), concurrency=5)
+    async with stream:
+        first = [await anext(stream) for _ in range(3)]
+        assert len(first) == 3
+        assert len(consumed) <= 5 + 3
+        # A slow consumer: nothing more is read or fetched while it does not ask.
+        await asyncio.sleep(100)
+        assert len(consumed) <= 5 + 3
+        assert len(fake.requests) <= 5 + 3
+        assert len(client_tasks()) <= 1 + 5
+    assert len(consumed) < 10
+
+
+async def test_async_iterable_source(fake: FakeLemlistServer, client: LemlistClient) -> None:
+    async def ids() -> AsyncIterator[str]:
+        for cid in fake.campaign_ids[:7]:
+            await asyncio.sleep(0.1)
+            yield cid
+
+    progress: list[tuple[int, int | None]] = []
+    items = [
+        i
+        async for i in client.stream_campaign_leads(
+            ids(), on_progress=lambda done, total: progress.append((done, total))
+        )
+    ]
+    assert {i.campaign_id for i in items} == set(fake.campaign_ids[:7])
+    assert progress == [(n, None) for n in range(1, 8)]
+
+
+async def test_progress_knows_the_total_of_a_collection(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    progress: list[tuple[int, int | None]] = []
+    ids = fake.campaign_ids[:4] + fake.campaign_ids[:2] + [""]
+    await client.get_leads_for_campaigns(
+        ids[:6], on_progress=lambda done, total: progress.append((done, total))
+    )
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    progress.clear()
+    async for _ in client.stream_campaign_leads(
+        ids, on_progress=lambda d, t: progress.append((d, t))
+    ):
+        pass
+    assert progress[-1] == (5, 5)
+
+
+async def test_a_source_that_raises_propagates_and_cancels_the_rest(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    fake.latency = 10.0
+
+    async def ids() -> AsyncIterator[str]:
+        for cid in fake.campaign_ids[:3]:
+            yield cid
+        await asyncio.sleep(1.0)  # The three fetches are in flight now.
+        raise KeyError("the source broke")
+
+    before = client_tasks()
+    with pytest.raises(KeyError, match="the source broke"):
+        async for _ in client.stream_campaign_leads(ids()):
+            pass
+    assert len(fake.requests) == 3
+    assert client_tasks() == before
+    assert connections_in_use(client) == 0
+
+
+async def test_breaking_early_cancels_what_is_in_flight(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    fake.latency = 1.0
+    fake.jitter = 5.0
+    before = client_tasks()
+    async for item in client.stream_campaign_leads(fake.campaign_ids):
+        assert item.ok
+        break
+    await asyncio.sleep(0)  # Let the cancelled fetches unwind.
+    assert client_tasks() == before
+    assert connections_in_use(client) == 0
+    sent = len(fake.requests)
+    await asyncio.sleep(30)
+    assert len(fake.requests) == sent
+
+
+async def test_an_error_in_the_loop_body_propagates_unchanged(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    fake.latency = 1.0
+    fake.jitter = 5.0
+    before = client_tasks()
+    boom = RuntimeError("consumer failed")
+
+    async def consume() -> None:
+        async with client.stream_campaign_leads(fake.campaign_ids) as stream:
+            async for _ in stream:
+                raise boom
+
+    with pytest.raises(RuntimeError) as caught:
+        await consume()
+    assert caught.value is boom
+    assert client_tasks() == before
+    assert connections_in_use(client) == 0
+
+
+async def test_cancelling_the_consumer_is_prompt_and_leaves_nothing(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    fake.latency = 50.0
+    seen: list[CampaignLeads] = []
+
+    async def consume() -> None:
+        async for item in client.stream_campaign_leads(fake.campaign_ids):
+            seen.append(item)
+
+    before = client_tasks()
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(1.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == []
+    assert client_tasks() == before
+    assert connections_in_use(client) == 0
+    limiter = client.limiter
+    assert limiter is not None
+    assert limiter._in_flight == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"state": ""}, ValueError),
+        ({"limit": 0}, ValueError),
+        ({"limit": "5"}, TypeError),
+        ({"concurrency": 0}, ValueError),
+        ({"concurrency": True}, ValueError),
+    ],
+)
+async def test_bad_arguments_raise_before_anything_is_sent(
+    fake: FakeLemlistServer,
+    client: LemlistClient,
+    kwargs: dict[str, object],
+    error: type[Exception],
+) -> None:
+    with pytest.raises(error):
+        client.stream_campaign_leads(fake.campaign_ids, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(error):
+        await client.get_leads_for_campaigns(fake.campaign_ids, **kwargs)  # type: ignore[arg-type]
+    assert fake.requests == []
+
+
+async def test_a_slow_async_source_does_not_hold_back_finished_campaigns(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    fake.latency = 1.0
+    loop = asyncio.get_running_loop()
+
+    async def ids() -> AsyncIterator[str]:
+        yield fake.campaign_ids[0]
+        await asyncio.sleep(10.0)
+        yield fake.campaign_ids[1]
+
+    start = loop.time()
+    arrivals = [loop.time() - start async for _ in client.stream_campaign_leads(ids())]
+    assert arrivals == [pytest.approx(1.0, abs=0.01), pytest.approx(11.0, abs=0.01)]
