@@ -1,18 +1,41 @@
-"""Run every benchmark and print its table: ``nox -s bench`` (or ``python benchmarks/run.py``)."""
+"""Run every benchmark and print its table: ``nox -s bench`` (or ``python benchmarks/run.py``).
+
+``--only NAME`` runs one of them, e.g. ``python benchmarks/run.py --only overhead``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_memory
+import bench_model
+import bench_overhead
 import bench_ratelimit
+
+#: Each benchmark by name, in the order they run; each returns its table.
+BENCHMARKS: dict[str, Callable[[], str]] = {
+    "ratelimit": lambda: bench_ratelimit.report(asyncio.run(bench_ratelimit.main())),
+    "overhead": lambda: bench_overhead.report(asyncio.run(bench_overhead.main())),
+    "model": lambda: bench_model.report(asyncio.run(bench_model.main())),
+    "memory": lambda: bench_memory.report(asyncio.run(bench_memory.main())),
+}
 
 
 def main() -> None:
-    print(bench_ratelimit.report(asyncio.run(bench_ratelimit.main())), flush=True)
+    parser = argparse.ArgumentParser(description="Run the benchmarks and print their tables.")
+    parser.add_argument("--only", choices=list(BENCHMARKS), help="run this benchmark alone")
+    args = parser.parse_args()
+    names = [args.only] if args.only else list(BENCHMARKS)
+    for i, name in enumerate(names):
+        if i:
+            print()
+        print(BENCHMARKS[name](), flush=True)
 
 
 if __name__ == "__main__":

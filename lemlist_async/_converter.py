@@ -14,13 +14,14 @@ Configured once, at import:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
+from ._fastpath import list_structurer
 from ._models import WIRE_NAME, LeadState
 
 __all__ = ["converter", "structure", "validation_errors"]
@@ -93,10 +94,8 @@ def _structure_lead_state(value: object, _: type[LeadState]) -> LeadState:
     if type(value) is not str:
         raise TypeError(f"expected a string, got {type(value).__name__}")
     # A dict lookup first: calling an Enum class is several times slower.
-    return _STATES.get(value) or LeadState(value)
-
-
-_STATES: dict[str, LeadState] = dict(LeadState._value2member_map_)
+    member = LeadState._value2member_map_.get(value)
+    return member if isinstance(member, LeadState) else LeadState(value)
 
 
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
@@ -121,10 +120,19 @@ _fast_converter = _make_converter(detailed=False)
 def structure(data: Any, into: Any) -> Any:
     """Structure a payload fast, with ``converter``'s detailed errors on failure.
 
+    A list of flat models goes through the compiled loop of ``_fastpath``; anything
+    it does not take goes through cattrs without detailed validation; a payload
+    that fails there is run again with it, for the paths of its bad fields.
+
     Raises:
         cattrs.BaseValidationError: The payload does not fit ``into``;
             ``validation_errors`` lists the bad paths.
     """
+    if get_origin(into) is list and (compiled := list_structurer(get_args(into)[0])):
+        try:
+            return compiled(data)
+        except Exception:  # noqa: BLE001, S110 - not the common case: the converter decides
+            pass
     try:
         return _fast_converter.structure(data, into)
     except Exception:  # noqa: BLE001 - any failure is re-run below for its detailed report

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lemlist_async import Lead, LeadState, converter
-from lemlist_async._converter import validation_errors
+from lemlist_async._converter import structure, validation_errors
+from lemlist_async._fastpath import NotFast, list_structurer
 
 WIRE_KEYS = {"_id", "contactId", "state"}
 
@@ -133,3 +134,45 @@ def test_lead_is_frozen_hashable_and_hides_extra_from_repr() -> None:
         "state": "scanned",
         "email": "a@b",
     }
+
+
+@given(st.lists(lead_payloads, max_size=20))
+def test_fast_path_and_converter_agree(payloads: list[dict[str, Any]]) -> None:
+    assert structure(payloads, list[Lead]) == converter.structure(payloads, list[Lead])
+
+
+def test_fast_path_is_compiled_for_lead_and_takes_only_the_common_case() -> None:
+    compiled = list_structurer(Lead)
+    assert compiled is not None
+    common = [{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned"}]
+    (lead,) = compiled(common)
+    assert lead == Lead(id="lea_1", contact_id="ctc_1", state=LeadState.SCANNED)
+    assert lead.state is LeadState.SCANNED
+    for odd in (
+        [{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned", "email": "a@b"}],
+        [{"_id": "lea_1", "contactId": "ctc_1"}],
+        [{"_id": "lea_1", "contactId": 5, "state": "scanned"}],
+        [{"_id": "lea_1", "contactId": "ctc_1", "stat": "scanned"}],
+        ["not an object"],
+    ):
+        with pytest.raises(NotFast):
+            compiled(odd)
+
+
+def test_fast_path_refuses_models_it_cannot_fill_safely() -> None:
+    @attrs.frozen
+    class WithValidator:
+        name: str = attrs.field(validator=attrs.validators.min_len(1))
+
+    @attrs.frozen
+    class WithInt:
+        count: int
+
+    @attrs.frozen(slots=False)
+    class NotSlotted:
+        name: str
+
+    assert list_structurer(WithValidator) is None
+    assert list_structurer(WithInt) is None
+    assert list_structurer(NotSlotted) is None
+    assert list_structurer(dict) is None
