@@ -146,6 +146,11 @@ class LemlistClient:
         if self._closed:
             raise ClientClosedError("this LemlistClient is closed; create a new one")
         if self._injected_session is not None:
+            if self._injected_session.closed:
+                raise ClientClosedError(
+                    "the aiohttp session given to this LemlistClient is closed; "
+                    "keep it open while the client is in use"
+                )
             return self._injected_session
         if self._own_session is None:
             # Created here, inside the running loop, never in __init__.

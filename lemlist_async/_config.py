@@ -58,6 +58,11 @@ def validate_base_url(base_url: str | URL) -> URL:
             non-loopback host.
     """
     url = URL(base_url)
+    if url.user or url.password:
+        # Not echoed: the credentials may be the key itself.
+        raise ValueError(
+            "base_url must not contain credentials; pass the key as api_key=... instead"
+        )
     if not url.absolute or url.scheme not in {"http", "https"} or not url.host:
         raise ValueError(f"base_url must be an absolute https:// URL, got {str(base_url)!r}")
     if url.scheme == "http" and not _is_loopback(url.host):

@@ -254,7 +254,8 @@ def error_for_response(
     """Map an error response to its exception. Pure: no I/O.
 
     Args:
-        status: The HTTP status, 400 or above.
+        status: The HTTP status, 300 or above (a redirect is not followed: the
+            key must not travel to another host, and lemlist's API does not redirect).
         method: The request's method.
         url: The request's URL.
         body: The response body as text.

@@ -141,16 +141,20 @@ class Pipeline:
                 )  # fmt: skip
                 await asyncio.sleep(delay)
                 continue
-            if answer.status < 400:
+            if answer.status < 300:
                 return answer
             error = self._error(answer, method, url)
             if answer.status == 429:
-                wait = RATE_WINDOW if answer.pause is None else answer.pause
-                if wait > self.retry.max_wait or attempt > retries:
+                # No wait, or one already over (clock skew), would retry in a burst.
+                wait = answer.pause if answer.pause else RATE_WINDOW
+                if wait > self.retry.max_wait:
+                    # Likely a quota, not the rate: the caller decides, at once.
                     raise error
-                # The pause is shared by every caller of the key; the next attempt
-                # waits for it inside the limiter.
+                # The pause is shared by every caller of the key, even when this
+                # call gives up; its next attempt waits for it inside the limiter.
                 self.limiter.pause(wait)
+                if attempt > retries:
+                    raise error
                 logger.info(
                     "%s %s answered 429 (%s); key paused %.2f s, retry %d of %d",
                     method, url.raw_path, error.message, wait, attempt, retries,
@@ -173,6 +177,7 @@ class Pipeline:
         session = self._session()
         loop = asyncio.get_running_loop()
         queued_at = loop.time()
+        response: aiohttp.ClientResponse | None = None
         try:
             async with self.limiter:
                 sent_at = loop.time()
@@ -182,11 +187,16 @@ class Pipeline:
                     params=params,
                     headers=self._headers,
                     timeout=self._timeout,
+                    # Status handling is the pipeline's, whatever the session says,
+                    # and a redirect must not carry the key to another host.
+                    raise_for_status=False,
+                    allow_redirects=False,
                 )
-            try:
-                body = await response.read()
-            finally:
-                response.release()
+            # Before the body: a Remaining: 0 must pause the key as early as possible.
+            now = dt.datetime.now(dt.UTC)
+            info = parse_rate_limit_headers(response.headers, now=now)
+            self.limiter.observe(info, reset_delay(info, now=now))
+            body = await response.read()
         except TimeoutError as exc:
             raise APITimeoutError(
                 f"no complete response within {self._timeout.total} s (attempt {attempt})",
@@ -194,12 +204,15 @@ class Pipeline:
                 url=str(url),
             ) from exc
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(
+            error = APIConnectionError(
                 f"request failed: {type(exc).__name__}: {exc}", method=method, url=str(url)
-            ) from exc
-        now = dt.datetime.now(dt.UTC)
-        info = parse_rate_limit_headers(response.headers, now=now)
-        self.limiter.observe(info, reset_delay(info, now=now))
+            )
+            # A ClientResponseError's request_info holds the request's headers, the
+            # key among them: it must not travel along as the cause.
+            raise error from (None if isinstance(exc, aiohttp.ClientResponseError) else exc)
+        finally:
+            if response is not None:
+                response.release()
         logger.debug(
             "%s %s -> %d (attempt %d, waited %.3f s for a slot, %.3f s in flight)",
             method, url.raw_path, response.status, attempt, sent_at - queued_at,

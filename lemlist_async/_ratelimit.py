@@ -299,21 +299,27 @@ def adapt_limiter(limiter: object) -> KeyRateLimiter:
     )
 
 
-_shared: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, int], WindowRateLimiter]
-] = weakref.WeakKeyDictionary()
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, WindowRateLimiter]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def shared_limiter(key_id: str, limit: int = RATE_LIMIT) -> WindowRateLimiter:
     """The limiter every client of this event loop shares for one key.
 
+    One key has one budget: a client that asks for a lower limit lowers it for
+    every client of the key (the strictest limit asked for wins), rather than
+    getting a budget of its own that would add up with the others.
+
     Args:
         key_id: A fingerprint of the API key (never the key itself).
-        limit: Requests per window.
+        limit: Requests per window this client asks for.
     """
     loop = asyncio.get_running_loop()
     per_loop = _shared.setdefault(loop, {})
-    limiter = per_loop.get((key_id, limit))
+    limiter = per_loop.get(key_id)
     if limiter is None:
-        limiter = per_loop[key_id, limit] = WindowRateLimiter(limit)
+        limiter = per_loop[key_id] = WindowRateLimiter(limit)
+    elif limit < limiter.limit:
+        limiter.limit = limit
     return limiter

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from lemlist_async import (
     APIStatusError,
@@ -18,12 +19,14 @@ from lemlist_async import (
     Lead,
     LeadState,
     LemlistClient,
+    LemlistError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
     ResponseValidationError,
     ServerError,
+    WindowRateLimiter,
 )
 
 from .conftest import SENTINEL_KEY, ScriptedServer
@@ -314,3 +317,56 @@ async def test_no_unclosed_session_warning_after_context(server: ScriptedServer)
         await client.get_campaign_leads("cam_1")
     del client
     gc.collect()  # filterwarnings=error turns a ResourceWarning here into a failure.
+
+
+async def test_a_closed_injected_session_is_a_clear_error_before_any_slot(
+    server: ScriptedServer,
+) -> None:
+    session = aiohttp.ClientSession()
+    await session.close()
+    async with LemlistClient(SENTINEL_KEY, base_url=server.base_url, session=session) as c:
+        with pytest.raises(ClientClosedError, match="session given to this LemlistClient"):
+            await c.get_campaign_leads("cam_1")
+        limiter = c.limiter
+        assert isinstance(limiter, WindowRateLimiter)
+        assert limiter.busy() == 0
+    assert server.requests == []
+
+
+async def test_a_session_that_raises_for_status_changes_nothing(server: ScriptedServer) -> None:
+    server.answer(404, "Campaign not found")
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        LemlistClient(SENTINEL_KEY, base_url=server.base_url, session=session) as client,
+    ):
+        with pytest.raises(NotFoundError, match="Campaign not found"):
+            await client.get_campaign_leads("cam_1")
+    assert len(server.requests) == 1  # A 404 is never retried.
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    found = []
+    while error is not None:
+        found.append(error)
+        error = error.__cause__ or error.__context__
+    return found
+
+
+@pytest.mark.parametrize("status", [302, 404, 500])
+async def test_the_key_is_in_no_exception_of_the_chain(
+    server: ScriptedServer, status: int
+) -> None:
+    server.default = lambda _: web.Response(
+        status=status, text="no", headers={"Location": "/api/elsewhere"}
+    )
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as session,
+        LemlistClient(SENTINEL_KEY, base_url=server.base_url, session=session) as client,
+    ):
+        with pytest.raises(LemlistError) as caught:
+            await client.get_campaign_leads("cam_1", max_retries=0)
+    encoded = base64.b64encode(f":{SENTINEL_KEY}".encode()).decode()
+    for error in _chain(caught.value):
+        for text in (repr(error), str(error), repr(vars(error))):
+            assert SENTINEL_KEY not in text
+            assert encoded not in text

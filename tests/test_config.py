@@ -68,6 +68,15 @@ def test_refused_base_urls(url: str, fragment: str) -> None:
         LemlistClient("k", base_url=url)
 
 
+@pytest.mark.parametrize(
+    "url", ["https://:sk-SECRET@api.lemlist.com/api", "https://user:sk-SECRET@x.test/api"]
+)
+def test_credentials_in_base_url_are_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ValueError, match="credentials") as caught:
+        LemlistClient("k", base_url=url)
+    assert "sk-SECRET" not in str(caught.value)
+
+
 def test_fingerprint_is_stable_and_reveals_nothing() -> None:
     assert key_fingerprint("secret-key") == key_fingerprint("secret-key")
     assert key_fingerprint("secret-key") != key_fingerprint("secret-kez")

@@ -182,7 +182,7 @@ def test_bad_limiter_settings(kwargs: dict[str, Any], error: type[Exception]) ->
         WindowRateLimiter(**kwargs)
 
 
-async def test_clients_of_one_key_share_one_limiter_per_loop() -> None:
+async def test_clients_of_one_key_share_one_limiter_and_budget_per_loop() -> None:
     a = LemlistClient("key-1", base_url="http://127.0.0.1:9/api")
     b = LemlistClient("key-1", base_url="http://127.0.0.1:9/api")
     c = LemlistClient("key-2", base_url="http://127.0.0.1:9/api")
@@ -190,9 +190,14 @@ async def test_clients_of_one_key_share_one_limiter_per_loop() -> None:
     async with a, b, c, d:
         assert a.limiter is b.limiter
         assert a.limiter is not c.limiter
-        assert isinstance(d.limiter, WindowRateLimiter)
-        assert d.limiter.limit == 10
-        assert d.limiter is not a.limiter
+        # One key, one budget: the strictest limit asked for applies to all.
+        assert d.limiter is a.limiter
+        assert isinstance(a.limiter, WindowRateLimiter)
+        assert a.limiter.limit == 10
+        e = LemlistClient("key-1", base_url="http://127.0.0.1:9/api", rate_limit=15)
+        async with e:
+            assert e.limiter is a.limiter
+            assert a.limiter.limit == 10
 
 
 def test_shared_limiters_are_per_event_loop() -> None:
@@ -246,6 +251,7 @@ def test_no_window_ever_holds_more_than_limit_server_counts(
 ) -> None:
     counted: list[float] = []
     grants: list[tuple[float, int]] = []
+    sent_at: list[float] = []
     pause_spans: list[tuple[float, float]] = []
 
     async def main() -> None:
@@ -256,6 +262,7 @@ def test_no_window_ever_holds_more_than_limit_server_counts(
             async with limiter:
                 sent = now()
                 grants.append((arrive, i))
+                sent_at.append(sent)
                 await asyncio.sleep(flight * where)
                 counted.append(now())
                 await asyncio.sleep(flight * (1 - where))
@@ -278,6 +285,9 @@ def test_no_window_ever_holds_more_than_limit_server_counts(
     for i, start in enumerate(counted):
         inside = [t for t in counted[i:] if t < start + WINDOW - 1e-9]
         assert len(inside) <= limit
+    # No request starts while the key is paused.
+    for start, end in pause_spans:
+        assert not [t for t in sent_at if start < t < end - 1e-9]
     # First in, first out: grants follow arrival order (ties in any order).
     arrivals = [a for a, _ in grants]
     assert arrivals == sorted(arrivals)

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from lemlist_async import (
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
@@ -233,3 +234,40 @@ async def test_retries_and_pauses_are_logged_at_info(
     assert any("pausing the key" in m for m in infos)
     assert len(debugs) == 3
     assert all("/api/campaigns/cam_1/leads/" in m for m in debugs)
+
+
+async def test_a_429_pauses_the_key_even_when_the_call_gives_up(server: ScriptedServer) -> None:
+    server.answer(429, "Too many requests", headers={"Retry-After": "1.5"})
+    async with LemlistClient("k", base_url=server.base_url) as client:
+        with pytest.raises(RateLimitError):
+            await client.get_campaign_leads("cam_1", max_retries=0)
+        await client.get_campaign_leads("cam_2")
+    (gap,) = gaps(server)
+    assert gap >= 1.5
+
+
+@pytest.mark.parametrize("retry_after", ["0", "-3"])
+async def test_a_429_asking_for_no_wait_still_waits_a_window(
+    server: ScriptedServer, client: LemlistClient, retry_after: str
+) -> None:
+    server.answer(429, "Too many requests", headers={"Retry-After": retry_after})
+    await client.get_campaign_leads("cam_1")
+    (gap,) = gaps(server)
+    assert gap >= 2.0
+
+
+async def test_a_5xx_retry_is_never_sooner_than_its_retry_after(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    server.answer(503, "Service Unavailable", headers={"Retry-After": "7"})
+    await client.get_campaign_leads("cam_1")
+    (gap,) = gaps(server)
+    assert 7.0 <= gap < 7.1
+
+
+async def test_a_redirect_is_not_followed(server: ScriptedServer, client: LemlistClient) -> None:
+    server.answer(302, b"", headers={"Location": "https://elsewhere.example/steal"})
+    with pytest.raises(APIStatusError) as caught:
+        await client.get_campaign_leads("cam_1")
+    assert caught.value.status == 302
+    assert len(server.requests) == 1
