@@ -236,34 +236,27 @@ class Pipeline:
 
     @staticmethod
     def _decode(answer: _Answer, into: type[T], method: str, url: URL) -> T:
+        def invalid(message: str, errors: list[str]) -> ResponseValidationError:
+            body = answer.body.decode("utf-8", errors="replace")
+            return ResponseValidationError(
+                message,
+                status=answer.status,
+                method=method,
+                url=str(url),
+                body=body,
+                errors=errors,
+            )
+
         try:
             payload: Any = json.loads(answer.body)
         except ValueError as exc:
-            raise ResponseValidationError(
-                "the response body is not valid JSON",
-                status=answer.status,
-                method=method,
-                url=str(url),
-                body=answer.body.decode("utf-8", errors="replace"),
-                errors=[str(exc)],
-            ) from exc
+            raise invalid("the response body is not valid JSON", [str(exc)]) from exc
         if get_origin(into) is list and type(payload) is not list:
             # cattrs would iterate an object's keys as if they were the items.
-            raise ResponseValidationError(
-                f"expected a JSON array, got {type(payload).__name__}",
-                status=answer.status,
-                method=method,
-                url=str(url),
-                body=answer.body.decode("utf-8", errors="replace"),
-            )
+            raise invalid(f"expected a JSON array, got {type(payload).__name__}", [])
         try:
             return structure(payload, into)  # type: ignore[no-any-return]
         except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-            raise ResponseValidationError(
-                "the response body does not fit the model",
-                status=answer.status,
-                method=method,
-                url=str(url),
-                body=answer.body.decode("utf-8", errors="replace"),
-                errors=validation_errors(exc),
+            raise invalid(
+                "the response body does not fit the model", validation_errors(exc)
             ) from exc

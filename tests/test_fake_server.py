@@ -24,56 +24,12 @@ from hypothesis import strategies as st
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from lemlist_async import LeadState
 from lemlist_async._constants import LEADS_LIMIT_MAX, RATE_LIMIT, RATE_WINDOW
 from lemlist_async.testing import DROPPED_STATUS, FakeLemlistServer, RecordedRequest, WindowMode
 from lemlist_async.testing._server import _js_date_string
 
-STATES = frozenset(
-    (
-        "imported",
-        "scanned",
-        "skipped",
-        "reviewed",
-        "contacted",
-        "hooked",
-        "attracted",
-        "warmed",
-        "interested",
-        "notInterested",
-        "emailsBounced",
-        "emailsUnsubscribed",
-        "failed",
-        "meetingBooked",
-        "paused",
-        "emailsSent",
-        "emailsOpened",
-        "emailsClicked",
-        "emailsReplied",
-        "emailsInterested",
-        "emailsNotInterested",
-        "emailsFailed",
-        "opportunitiesDone",
-        "aircallDone",
-        "aircallInterested",
-        "aircallNotInterested",
-        "apiDone",
-        "apiInterested",
-        "apiNotInterested",
-        "linkedinVisitDone",
-        "linkedinVisitFailed",
-        "linkedinInviteDone",
-        "linkedinInviteAccepted",
-        "linkedinInviteFailed",
-        "linkedinSent",
-        "linkedinOpened",
-        "linkedinReplied",
-        "linkedinInterested",
-        "linkedinNotInterested",
-        "linkedinSendFailed",
-        "manualInterested",
-        "manualNotInterested",
-    )
-)
+STATES = frozenset(state.value for state in LeadState)
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 JS_DATE_SUFFIX = " (Coordinated Universal Time)"
 
