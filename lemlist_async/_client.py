@@ -57,9 +57,11 @@ class LemlistClient:
             is neither modified nor closed by the client.
         timeout: Seconds per attempt (connect, send, headers and body).
         rate_limit: ``None`` for lemlist's 20 requests per 2 s, shared by every client
-            of the same key in the event loop; an int below 20 for headroom (also
-            shared per key); a ``WindowRateLimiter`` of your own; or any object used as
-            ``async with limiter:``, such as an ``aiolimiter.AsyncLimiter``.
+            of the same key in the event loop; an int below 20 for headroom, which
+            lowers that shared limiter (one key, one budget); a ``WindowRateLimiter``
+            of your own; or any object used as ``async with limiter:``, such as an
+            ``aiolimiter.AsyncLimiter``. A limiter you pass is used as is and is not
+            shared with the key's other clients.
         max_retries: Retries after a 429, a 5xx, a connection error or a timeout.
         max_rate_limit_wait: A rate-limit wait longer than this many seconds raises
             ``RateLimitError`` at once instead of sleeping.
@@ -88,7 +90,9 @@ class LemlistClient:
         self._headers = auth_headers(key)
         self._timeout = check_seconds(timeout, "timeout")
         if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise TypeError(f"session must be an aiohttp.ClientSession, not {type(session)}")
+            raise TypeError(
+                f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
+            )
         self._injected_session = session
         self._own_session: aiohttp.ClientSession | None = None
         self._rate_limit = _check_rate_limit(rate_limit)
