@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
@@ -41,6 +42,19 @@ def _patch_aioresponses() -> None:
 
 
 _patch_aioresponses()
+
+
+@pytest.fixture(autouse=True)
+def _no_implicit_event_loop(request: pytest.FixtureRequest) -> None:
+    """Keep looptime's hook from creating, and leaking, an event loop for a sync test.
+
+    looptime 0.9 calls ``policy.get_event_loop()`` around every test; on Python
+    3.11, before any loop was ever set, that creates a loop nobody closes, and its
+    ResourceWarning fails a later test at random. So "no loop" is set explicitly.
+    """
+    # From 3.14 on, get_event_loop() no longer creates a loop, and the policy is deprecated.
+    if sys.version_info < (3, 14) and not inspect.iscoroutinefunction(request.function):
+        asyncio.get_event_loop_policy().set_event_loop(None)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

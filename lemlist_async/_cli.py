@@ -1,0 +1,869 @@
+"""The ``lemlist-async`` command line: the leads of many campaigns, and a demo.
+
+::
+
+    lemlist-async leads cam_A cam_B --state interested --limit 500 > leads.jsonl
+    lemlist-async demo
+
+``leads`` fans out with ``LemlistClient.stream_campaign_leads`` and writes one
+record per lead, in completion order, as JSON Lines or CSV. ``demo`` runs the
+same fan-out against ``FakeLemlistServer`` in-process, at lemlist's real rate
+limit, and needs neither a key nor a network.
+
+Rules this module keeps:
+
+- The API key comes from ``LEMLIST_API_KEY`` or ``--key-file``, never from a
+  command-line value, which would show in the process list and the shell
+  history. ``--api-key`` and the like are refused without echoing their value.
+  The key is never printed, in any message or log line.
+- Exit codes: 0 every campaign succeeded, 1 some failed (or the output could not
+  be written: a full disk, a closed pipe), 2 a usage error (a bad option, no
+  key, no ids, an unreadable file), 130 interrupted.
+- ``--output FILE`` appears only when every campaign succeeded: records go to a
+  temporary file in the same directory, renamed over ``FILE`` at the end. On a
+  failure or an interruption, ``FILE`` is left as it was and the records already
+  fetched are kept in ``FILE.partial`` (said on stderr), so nothing is lost and
+  nothing half-written claims success.
+- The progress line is hand-written (``Console.status`` and ``ProgressLine``, a
+  few dozen lines) rather than taken from a progress-bar library: one line of
+  status does not justify a dependency. It is drawn only when stderr is a
+  terminal (and the records do not go to that same terminal).
+
+This module is imported by ``python -m lemlist_async`` and the console script
+only; ``import lemlist_async`` never loads it, and ``lemlist_async.testing`` is
+imported by ``demo`` alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import logging
+import math
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Final, NoReturn, Self, TextIO
+
+from ._client import LemlistClient
+from ._config import validate_base_url
+from ._constants import (
+    API_KEY_ENV_VAR,
+    DEFAULT_BASE_URL,
+    LEADS_LIMIT_MAX,
+    LEADS_LIMIT_MIN,
+    RATE_LIMIT,
+    RATE_WINDOW,
+)
+from ._converter import converter
+from ._errors import AuthenticationError
+from ._models import Lead
+from ._ratelimit import WindowRateLimiter
+from ._version import __version__
+
+__all__ = [
+    "CSV_FIELDS",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "AtomicOutput",
+    "Console",
+    "ProgressLine",
+    "UsageError",
+    "build_parser",
+    "collect_ids",
+    "csv_row",
+    "exit_status",
+    "jsonl_line",
+    "lead_record",
+    "main",
+    "make_writer",
+    "parse_ids",
+    "rate_limit_waiting",
+    "read_api_key",
+    "render_progress",
+]
+
+PROG: Final = "lemlist-async"
+
+EXIT_OK: Final = 0
+#: Some campaign failed (or stdout was closed under us).
+EXIT_FAILED: Final = 1
+#: argparse's own code for usage errors; the CLI's usage errors share it.
+EXIT_USAGE: Final = 2
+#: 128 + SIGINT, as shells report a process killed by Ctrl-C.
+EXIT_INTERRUPTED: Final = 130
+
+#: The CSV columns. Members beyond these (``Lead.extra``) are only in JSON Lines:
+#: a CSV header must be known before the first row, and extras vary per lead.
+CSV_FIELDS: Final = ("campaignId", "_id", "contactId", "state")
+_WIRE_FIELDS: Final = CSV_FIELDS[1:]
+
+#: Seconds between two redraws of the progress line: at most ~10 a second.
+PROGRESS_INTERVAL: Final = 0.1
+#: Suffix of the file that keeps the records of a run that did not succeed.
+PARTIAL_SUFFIX: Final = ".partial"
+
+# The demo's fake lemlist: the real rate limit and a small, realistic latency.
+DEMO_CAMPAIGNS: Final = 200
+DEMO_LIMIT: Final = 500
+DEMO_LATENCY: Final = 0.030
+DEMO_JITTER: Final = 0.020
+_LATENCY_MS: Final = round(DEMO_LATENCY * 1000)
+_JITTER_MS: Final = round(DEMO_JITTER * 1000)
+
+# Options under which people try to pass a key. They exist only to be refused
+# without echoing the value, which argparse's "unrecognized arguments" would do.
+_KEY_OPTIONS: Final = ("--api-key", "--apikey", "--api_key", "--key", "--token")
+
+_KEY_HELP: Final = f"""\
+The API key is read from the {API_KEY_ENV_VAR} environment variable, or from
+the first line of --key-file PATH. There is deliberately no option that takes
+the key itself: a value on the command line shows in the process list and in
+the shell history."""
+
+logger = logging.getLogger("lemlist_async.cli")
+
+
+class UsageError(Exception):
+    """A problem with how the command was called; main reports it in one line, exit 2."""
+
+
+# -- Pure parts: ids, key, records, exit code, progress text ---------------------------
+
+
+def parse_ids(lines: Iterable[str]) -> list[str]:
+    """Campaign ids from lines of text, one per line, in order.
+
+    Blank lines are skipped, and so is everything from a ``#`` to the end of its
+    line (lemlist ids never contain ``#``), so a list can carry comments.
+    Surrounding whitespace is stripped.
+    """
+    ids: list[str] = []
+    for line in lines:
+        campaign_id = line.split("#", 1)[0].strip()
+        if campaign_id:
+            ids.append(campaign_id)
+    return ids
+
+
+def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -> list[str]:
+    """The campaign ids to fetch: the arguments, then ``--ids-file``.
+
+    An argument ``-`` stands for the ids read from ``stdin`` (read once, however
+    many times ``-`` appears); ``--ids-file -`` reads stdin too. Duplicates are
+    kept: the fan-out fetches each id once.
+
+    Raises:
+        UsageError: The ids file cannot be read, or no id was given at all.
+    """
+    ids: list[str] = []
+    stdin_read = False
+
+    def from_stdin() -> list[str]:
+        nonlocal stdin_read
+        if stdin_read:
+            return []
+        stdin_read = True
+        return parse_ids(stdin)
+
+    for argument in arguments:
+        if argument == "-":
+            ids.extend(from_stdin())
+        elif argument.strip():
+            ids.append(argument.strip())
+    if ids_file == "-":
+        ids.extend(from_stdin())
+    elif ids_file is not None:
+        try:
+            with open(ids_file, encoding="utf-8") as lines:
+                ids.extend(parse_ids(lines))
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read --ids-file {ids_file!r}: {_reason(error)}") from None
+    if not ids:
+        raise UsageError(
+            "no campaign ids: give them as arguments, with --ids-file FILE, or as '-' "
+            "to read them from stdin"
+        )
+    return ids
+
+
+def read_api_key(environ: Mapping[str, str], key_file: str | None) -> str:
+    """The API key: the first line of ``key_file`` when given, else ``LEMLIST_API_KEY``.
+
+    An explicit ``--key-file`` wins over the environment. Messages never contain
+    the key, nor the key file's path (in case the key itself was typed there).
+
+    Raises:
+        UsageError: No key anywhere, or the key file is unreadable or empty.
+    """
+    if key_file is not None:
+        try:
+            with open(key_file, encoding="utf-8") as file:
+                key = file.readline().strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageError(f"cannot read the --key-file: {_reason(error)}") from None
+        if not key:
+            raise UsageError("the --key-file is empty: put the API key on its first line")
+        return key
+    key = environ.get(API_KEY_ENV_VAR, "").strip()
+    if not key:
+        raise UsageError(
+            f"no API key: set {API_KEY_ENV_VAR} or pass --key-file PATH (never the key "
+            "itself on the command line); the key is on "
+            "https://app.lemlist.com/settings/integrations"
+        )
+    return key
+
+
+def _reason(error: Exception) -> str:
+    # OSError's str() repeats the file name; only the reason is wanted here.
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return type(error).__name__
+
+
+def lead_record(campaign_id: str, lead: Lead) -> dict[str, Any]:
+    """One output record: the campaign id, then the lead as lemlist sent it.
+
+    Members come in the order ``campaignId``, ``_id``, ``contactId``, ``state``,
+    then the lead's extra members. An extra member named like one of these
+    never overrides it.
+    """
+    wire = converter.unstructure(lead)
+    record: dict[str, Any] = {"campaignId": campaign_id}
+    for name in _WIRE_FIELDS:
+        record[name] = wire[name]
+    record["state"] = str(lead.state)  # the plain string, not the enum member
+    for name, value in wire.items():
+        record.setdefault(name, value)
+    return record
+
+
+def jsonl_line(record: Mapping[str, Any]) -> str:
+    """A record as one line of JSON Lines (compact, UTF-8 text, no newline)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def csv_row(record: Mapping[str, Any]) -> list[str]:
+    """A record's values in ``CSV_FIELDS`` order; other members are dropped."""
+    return [str(record[name]) for name in CSV_FIELDS]
+
+
+def exit_status(*, failed: int) -> int:
+    """The exit code of a finished run: 0 when no campaign failed, else 1."""
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def render_progress(
+    done: int, total: int | None, leads: int, elapsed: float, *, waiting: bool
+) -> str:
+    """The text of the progress line, e.g. ``37/200 campaigns, 9,120 leads, 4.1 s``.
+
+    Args:
+        done: Campaigns finished, failed ones included.
+        total: Campaigns in all, or None when unknown (shown as ``?``).
+        leads: Leads received so far.
+        elapsed: Seconds since the start.
+        waiting: Whether requests are held back by the rate limit right now.
+    """
+    text = f"{done}/{'?' if total is None else total} campaigns, {leads:,} leads, {elapsed:.1f} s"
+    return text + ", waiting for the rate limit" if waiting else text
+
+
+def rate_limit_waiting(limiter: object, now: float) -> bool:
+    """Whether a key's limiter holds requests back at loop time ``now``.
+
+    True when requests queue for a slot or the key is paused after a 429. Only
+    the SDK's ``WindowRateLimiter`` can tell; any other limiter reads as False.
+    """
+    if not isinstance(limiter, WindowRateLimiter):
+        return False
+    return bool(limiter._waiters) or limiter.paused_until() > now
+
+
+# -- stderr: error lines, log records and the progress line -----------------------------
+
+
+class Console:
+    """stderr, shared by permanent lines and one redrawable status line.
+
+    A permanent line (an error, a log record) first wipes the status line, so
+    the two never mix; the next redraw puts the status back below it. It is also
+    a minimal text stream (``write``/``flush``) for ``logging.StreamHandler``.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._shown = 0  # width of the status line on screen; 0 when none
+
+    def isatty(self) -> bool:
+        """Whether the underlying stream is a terminal."""
+        return self._stream.isatty()
+
+    def write(self, text: str) -> int:
+        """Write ``text`` below (in place of) the status line."""
+        self.clear()
+        written = self._stream.write(text)
+        self._stream.flush()
+        return written
+
+    def flush(self) -> None:
+        """Flush the underlying stream."""
+        self._stream.flush()
+
+    def line(self, text: str) -> None:
+        """Write a permanent line; newlines inside ``text`` become spaces."""
+        self.write(" ".join(text.splitlines()) + "\n")
+
+    def status(self, text: str) -> None:
+        """Redraw the status line in place, cut to the terminal's width."""
+        text = text[: self._width() - 1]
+        # Spaces over what is left of a longer previous text; no ANSI codes needed.
+        padded = text.ljust(self._shown)
+        self._stream.write("\r" + padded)
+        self._stream.flush()
+        self._shown = max(len(padded), 1)
+
+    def clear(self) -> None:
+        """Wipe the status line, if one is shown."""
+        if self._shown:
+            self._stream.write("\r" + " " * self._shown + "\r")
+            self._stream.flush()
+            self._shown = 0
+
+    def _width(self) -> int:
+        try:
+            columns = os.get_terminal_size(self._stream.fileno()).columns
+        except (OSError, ValueError):  # not a terminal, or no file descriptor
+            columns = 0
+        # A fresh pseudo-terminal may report 0 columns.
+        return columns if columns >= 20 else 80
+
+
+class ProgressLine:
+    """Redraws ``render_progress`` on a ``Console`` about 10 times a second.
+
+    Use as ``with ProgressLine(...) as progress:`` inside a running loop and pass
+    ``progress.on_progress`` to the fan-out; count leads in ``progress.leads``.
+    The line is wiped on exit, also on an error or a cancellation. A timer
+    callback, not a task, so that stopping it needs no cancellation to await.
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        limiter: Callable[[], object],
+        *,
+        total: int | None = None,
+        enabled: bool = True,
+    ) -> None:
+        self.done = 0
+        self.total = total
+        self.leads = 0
+        self._console = console
+        self._limiter = limiter
+        self._enabled = enabled
+        self._loop = asyncio.get_running_loop()
+        self._start = self._loop.time()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def on_progress(self, done: int, total: int | None) -> None:
+        """The fan-out's ``on_progress`` hook: record, and let the timer draw."""
+        self.done, self.total = done, total
+
+    def _draw(self) -> None:
+        now = self._loop.time()
+        waiting = rate_limit_waiting(self._limiter(), now)
+        text = render_progress(
+            self.done, self.total, self.leads, now - self._start, waiting=waiting
+        )
+        self._console.status(text)
+        self._timer = self._loop.call_later(PROGRESS_INTERVAL, self._draw)
+
+    def __enter__(self) -> Self:
+        if self._enabled:
+            self._draw()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._console.clear()
+
+
+# -- Output ----------------------------------------------------------------------------
+
+
+class AtomicOutput:
+    """A text file that takes ``path``'s place only when the run succeeded.
+
+    Records go to a temporary file next to ``path`` (same directory, so the final
+    rename is atomic). ``commit`` renames it over ``path``; ``keep_partial``
+    renames it to ``path + ".partial"`` instead, leaving ``path`` untouched;
+    ``discard`` deletes it. The file is created as by any program (permissions
+    from the umask), not with a temporary file's private mode.
+
+    Raises:
+        UsageError: The temporary file cannot be created (no such directory, no
+            permission), before anything is fetched.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if os.path.isdir(path):
+            raise UsageError(f"--output {path!r} is a directory; give a file name")
+        directory, name = os.path.split(os.path.abspath(path))
+        self._temp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as error:
+            raise UsageError(f"cannot write --output {path!r}: {_reason(error)}") from None
+        # newline="": the csv module writes its own line endings.
+        self.stream: TextIO = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
+
+    def commit(self) -> None:
+        """Flush to disk and move the file to ``path``."""
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.replace(self._temp, self.path)
+
+    def keep_partial(self) -> str:
+        """Move the file to ``path + ".partial"`` and return that name."""
+        self.stream.close()
+        partial = self.path + PARTIAL_SUFFIX
+        os.replace(self._temp, partial)
+        return partial
+
+    def discard(self) -> None:
+        """Delete the file."""
+        self.stream.close()
+        os.unlink(self._temp)
+
+
+RecordWriter = Callable[[str, Sequence[Lead]], None]
+
+
+def make_writer(output_format: str, stream: TextIO) -> RecordWriter:
+    """A function that writes a campaign's leads as records; CSV writes its header now."""
+    if output_format == "csv":
+        # "\n", not the csv module's default "\r\n": output goes to pipes and Unix
+        # tools; every CSV reader accepts it.
+        rows = csv.writer(stream, lineterminator="\n")
+        rows.writerow(CSV_FIELDS)
+
+        def write_csv(campaign_id: str, leads: Sequence[Lead]) -> None:
+            rows.writerows(csv_row(lead_record(campaign_id, lead)) for lead in leads)
+
+        return write_csv
+
+    def write_jsonl(campaign_id: str, leads: Sequence[Lead]) -> None:
+        stream.writelines(jsonl_line(lead_record(campaign_id, lead)) + "\n" for lead in leads)
+
+    return write_jsonl
+
+
+# -- Commands --------------------------------------------------------------------------
+
+
+def _run_leads(args: argparse.Namespace, console: Console) -> int:
+    key = read_api_key(os.environ, args.key_file)
+    ids = collect_ids(args.campaign_ids, args.ids_file, sys.stdin)
+    to_stdout = args.output in (None, "-")
+    if to_stdout and isinstance(sys.stdout, io.TextIOWrapper):
+        # JSON Lines is UTF-8 by definition, whatever the locale says.
+        sys.stdout.reconfigure(encoding="utf-8")
+    # With the records themselves on the terminal, a status line would be torn
+    # up by them; it is drawn only when they go elsewhere.
+    progress = console.isatty() and not (to_stdout and sys.stdout.isatty())
+    output_path = None if to_stdout else args.output
+    return asyncio.run(_fetch_leads(args, key, ids, output_path, console, progress=progress))
+
+
+async def _fetch_leads(
+    args: argparse.Namespace,
+    key: str,
+    ids: list[str],
+    output_path: str | None,
+    console: Console,
+    *,
+    progress: bool,
+) -> int:
+    total = len(set(ids))  # the fan-out fetches each distinct id once
+    client = LemlistClient(key, base_url=args.base_url)
+    status = ProgressLine(console, lambda: client.limiter, total=total, enabled=progress)
+    # Created before any request, so that an unwritable path costs nothing.
+    output = None if output_path is None else AtomicOutput(output_path)
+    stream = sys.stdout if output is None else output.stream
+    failed = 0
+    refused = False
+    committed = False
+    logger.info("fetching the leads of %d campaigns from %s", total, args.base_url)
+    try:
+        write = make_writer(args.format, stream)
+        async with client:
+            with status:
+                fanout = client.stream_campaign_leads(
+                    ids,
+                    state=args.state,
+                    limit=args.limit,
+                    concurrency=args.concurrency,
+                    on_progress=status.on_progress,
+                )
+                async with fanout:
+                    async for item in fanout:
+                        if item.leads is not None:
+                            write(item.campaign_id, item.leads)
+                            status.leads += len(item.leads)
+                            continue
+                        failed += 1
+                        console.line(f"{PROG}: campaign {item.campaign_id}: {item.error}")
+                        if isinstance(item.error, AuthenticationError):
+                            # Every other campaign would fail the same way, each
+                            # spending a request of the key's budget: stop here.
+                            refused = True
+                            break
+        stream.flush()
+        if refused:
+            failed += total - status.done
+            console.line(
+                f"{PROG}: lemlist refused the API key; stopped, "
+                f"{total - status.done} campaigns not fetched"
+            )
+        if output is not None and not failed:
+            output.commit()
+            committed = True
+    finally:
+        # Also on an exception or Ctrl-C: what was fetched is kept, never lost.
+        if output is not None and not committed:
+            if status.leads:
+                partial = output.keep_partial()
+                console.line(
+                    f"{PROG}: {output.path!r} was not written; the {status.leads:,} leads "
+                    f"fetched are in {partial!r}"
+                )
+            else:
+                output.discard()
+    if failed:
+        console.line(f"{PROG}: {failed} of {total} campaigns failed")
+    elif console.isatty():
+        where = "" if output is None else f", written to {output.path!r}"
+        console.line(f"{PROG}: {total} campaigns, {status.leads:,} leads{where}")
+    return exit_status(failed=failed)
+
+
+def _run_demo(args: argparse.Namespace, console: Console) -> int:
+    return asyncio.run(_demo(args.campaigns, args.seed, console))
+
+
+async def _demo(campaigns: int, seed: int, console: Console) -> int:
+    # Imported here: the fake server (aiohttp.web) is for the demo only.
+    from .testing import FakeLemlistServer
+
+    loop = asyncio.get_running_loop()
+    fake = FakeLemlistServer(
+        seed=seed,
+        campaigns=campaigns,
+        rate_limit=RATE_LIMIT,
+        window=RATE_WINDOW,
+        window_mode="fixed",
+        latency=DEMO_LATENCY,
+        jitter=DEMO_JITTER,
+    )
+    async with fake:
+        logger.info("demo: a fake lemlist at %s", fake.base_url)
+        client = LemlistClient(fake.api_key, base_url=fake.base_url)
+        status = ProgressLine(
+            console, lambda: client.limiter, total=campaigns, enabled=console.isatty()
+        )
+        fetched = 0
+        start = loop.time()
+        async with client:
+            with status:
+                fanout = client.stream_campaign_leads(
+                    fake.campaign_ids, limit=DEMO_LIMIT, on_progress=status.on_progress
+                )
+                async with fanout:
+                    async for item in fanout:
+                        if item.leads is None:
+                            console.line(f"{PROG}: campaign {item.campaign_id}: {item.error}")
+                            continue
+                        fetched += 1
+                        status.leads += len(item.leads)
+        elapsed = loop.time() - start
+        requests = len(fake.requests)
+        too_many = fake.count(429)
+        busiest = fake.max_arrivals_in_window(RATE_WINDOW)
+    cycles = math.ceil(campaigns / RATE_LIMIT) - 1
+    minimum = RATE_WINDOW * cycles + DEMO_LATENCY
+    print(
+        f"fake lemlist: in this process, {RATE_LIMIT} requests per {RATE_WINDOW:g} s "
+        f"(fixed window), {_LATENCY_MS} ms + up to {_JITTER_MS} ms latency",
+        f"campaigns fetched: {fetched} of {campaigns}",
+        f"leads: {status.leads}",
+        f"requests the server received: {requests}",
+        f"429 responses: {too_many}",
+        f"most requests in any {RATE_WINDOW:g} s window: {busiest} (limit {RATE_LIMIT})",
+        f"elapsed: {elapsed:.2f} s",
+        f"theoretical minimum: {minimum:.2f} s = {RATE_WINDOW:g} s x (ceil({campaigns}/"
+        f"{RATE_LIMIT}) - 1) + one {_LATENCY_MS} ms round trip",
+        f"elapsed / minimum: {elapsed / minimum:.2f}",
+        sep="\n",
+    )
+    return EXIT_OK if fetched == campaigns and too_many == 0 else EXIT_FAILED
+
+
+# -- The parser ------------------------------------------------------------------------
+
+
+def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` for an int in ``low..high`` (no upper bound when None)."""
+    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer {bounds}, got {text!r}"
+            ) from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected an integer {bounds}, got {value}")
+        return value
+
+    return parse
+
+
+def _state(text: str) -> str:
+    # lemlist's states are an open set (see LeadState): any non-empty name passes.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty; leave --state out for every state")
+    return text.strip()
+
+
+def _base_url(text: str) -> str:
+    try:
+        return str(validate_base_url(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class _RefuseKey(argparse.Action):
+    """Refuses an option that would carry the key, without echoing its value."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> NoReturn:
+        parser.error(
+            f"there is no {option_string} option: a key on the command line shows in the "
+            f"process list and the shell history. Set {API_KEY_ENV_VAR}, or put the key "
+            "in a file and pass --key-file PATH"
+        )
+
+
+_LEADS_EPILOG = f"""\
+{_KEY_HELP}
+
+Output: one record per lead, with its campaign id, in the order campaigns
+complete. jsonl (the default) writes every member lemlist sent:
+  {{"campaignId":"cam_...","_id":"lea_...","contactId":"ctc_...","state":"contacted"}}
+csv writes the columns {",".join(CSV_FIELDS)} only (members beyond them are
+in jsonl alone). --output FILE appears only if every campaign succeeded;
+otherwise FILE is left as it was and the leads fetched are in FILE{PARTIAL_SUFFIX}.
+
+Each failed campaign is one line on stderr. Exit code: 0 all succeeded,
+1 some campaign failed, 2 usage error (bad option, no key, no ids).
+A progress line is drawn on stderr when it is a terminal.
+
+examples:
+  export {API_KEY_ENV_VAR}=...   # or: --key-file ~/.config/lemlist/key
+  {PROG} leads cam_A1B2C3D4E5F6G7H8I9 cam_J1K2L3M4N5O6P7Q8R9 > leads.jsonl
+  {PROG} leads --ids-file campaigns.txt --state interested --limit 500 \\
+      --format csv --output interested.csv
+  grep -v paused campaigns.txt | {PROG} leads - --limit 500 -o leads.jsonl
+"""
+
+_DEMO_MINIMUM: Final = RATE_WINDOW * (math.ceil(DEMO_CAMPAIGNS / RATE_LIMIT) - 1)
+
+_DEMO_EPILOG = f"""\
+The fake lemlist (lemlist_async.testing.FakeLemlistServer) enforces the real
+rate limit, {RATE_LIMIT} requests per {RATE_WINDOW:g} s in a fixed window, and answers each
+request after {_LATENCY_MS} ms plus up to {_JITTER_MS} ms. The summary compares the elapsed
+time with the fastest schedule that limit allows. {DEMO_CAMPAIGNS} campaigns take about
+{_DEMO_MINIMUM:.0f} s: that is the rate limit at work, not slowness.
+
+examples:
+  {PROG} demo
+  {PROG} demo --campaigns 25 --seed 7
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser; each subcommand stores its runner as ``run``."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="The lemlist API from the command line, at its rate limit and never past it.",
+        epilog=f"{_KEY_HELP}\n\nexamples:\n  {PROG} demo\n  {PROG} leads --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(*_KEY_OPTIONS, action=_RefuseKey, nargs="?", help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", help="log retries and rate-limit pauses to stderr"
+    )
+    common.add_argument(*_KEY_OPTIONS, action=_RefuseKey, nargs="?", help=argparse.SUPPRESS)
+
+    leads = commands.add_parser(
+        "leads",
+        parents=[common],
+        help="write the leads of campaigns as JSON Lines or CSV",
+        description="Fetch the leads of campaigns, as fast as lemlist's rate limit allows,\n"
+        "and write one record per lead.",
+        epilog=_LEADS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    leads.set_defaults(run=_run_leads)
+    leads.add_argument(
+        "campaign_ids",
+        nargs="*",
+        metavar="CAMPAIGN_ID",
+        help="campaign ids; '-' reads more from stdin, one per line",
+    )
+    leads.add_argument("--state", type=_state, help="only leads in this state, e.g. interested")
+    leads.add_argument(
+        "--limit",
+        type=_bounded_int(LEADS_LIMIT_MIN, LEADS_LIMIT_MAX),
+        metavar="N",
+        help=f"at most N leads per campaign, {LEADS_LIMIT_MIN} to {LEADS_LIMIT_MAX} "
+        "(lemlist's default: 100)",
+    )
+    leads.add_argument(
+        "--format", choices=("jsonl", "csv"), default="jsonl", help="jsonl (default) or csv"
+    )
+    leads.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout"
+    )
+    leads.add_argument(
+        "--ids-file",
+        metavar="FILE",
+        help="read more ids from FILE, one per line; blank lines and # comments are skipped",
+    )
+    leads.add_argument(
+        "--base-url",
+        type=_base_url,
+        default=DEFAULT_BASE_URL,
+        metavar="URL",
+        help=f"the API root (default: {DEFAULT_BASE_URL}); http:// only to localhost",
+    )
+    leads.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help=f"read the API key from the first line of PATH (instead of {API_KEY_ENV_VAR})",
+    )
+    leads.add_argument(
+        "--concurrency",
+        type=_bounded_int(1),
+        metavar="N",
+        help="campaigns in flight at most (default: 24; the rate limit sets the pace)",
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="fetch leads from a fake lemlist in this process: no key, no network",
+        description="Start a fake lemlist in this process, fetch the leads of its seeded\n"
+        "campaigns through the real client, and print a summary. No key, no network.",
+        epilog=_DEMO_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    demo.set_defaults(run=_run_demo)
+    demo.add_argument(
+        "--campaigns",
+        type=_bounded_int(1),
+        default=DEMO_CAMPAIGNS,
+        metavar="N",
+        help=f"campaigns to fetch (default: {DEMO_CAMPAIGNS})",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seeds the fake's data (default: 0)"
+    )
+    return parser
+
+
+# -- Entry point -----------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code.
+
+    Args:
+        argv: The arguments, without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        0, 1, 2 or 130; see the module docstring. ``--help`` and ``--version``
+        return 0. Nothing raises out of here but bugs.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        # argparse exits on --help, --version and usage errors; main returns instead.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    console = Console(sys.stderr)
+    handler: logging.Handler | None = None
+    package_logger = logging.getLogger("lemlist_async")
+    level = package_logger.level
+    if args.verbose:
+        # Through the console, so that a log line wipes the progress line first.
+        handler = logging.StreamHandler(console)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
+    try:
+        run: Callable[[argparse.Namespace, Console], int] = args.run
+        return run(args, console)
+    except UsageError as error:
+        console.line(f"{PROG} {args.command}: error: {error}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.line(f"{PROG}: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`). Point stdout at devnull so that the
+        # interpreter's final flush does not report the same error again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_FAILED
+    except OSError as error:
+        # Writing the output failed (disk full, a directory vanished): not a bug,
+        # so one line, not a traceback. What was fetched is kept, see AtomicOutput.
+        console.line(f"{PROG} {args.command}: error: {error}")
+        return EXIT_FAILED
+    finally:
+        if handler is not None:
+            package_logger.removeHandler(handler)
+            package_logger.setLevel(level)
