@@ -91,6 +91,8 @@ def _unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], di
 def _structure_lead_state(value: object, _: type[LeadState]) -> LeadState:
     # Registered for the exact class: the str hook above would otherwise catch
     # this str subclass and hand back a plain string.
+    if isinstance(value, LeadState):
+        return value
     if type(value) is not str:
         raise TypeError(f"expected a string, got {type(value).__name__}")
     # A dict lookup first: calling an Enum class is several times slower.
@@ -102,6 +104,8 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(LeadState, _structure_lead_state)
+    # Plain strings on the way out, as on the wire.
+    conv.register_unstructure_hook(LeadState, lambda state: str(state.value))
     conv.register_structure_hook_factory(attrs.has, _structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, _unstructure_factory)
     return conv

@@ -176,3 +176,14 @@ def test_fast_path_refuses_models_it_cannot_fill_safely() -> None:
     assert list_structurer(WithInt) is None
     assert list_structurer(NotSlotted) is None
     assert list_structurer(dict) is None
+
+
+def test_unstructured_leads_structure_back_without_json() -> None:
+    leads = [
+        Lead(id="lea_1", contact_id="ctc_1", state=LeadState.SCANNED),
+        Lead(id="lea_2", contact_id="ctc_2", state=LeadState("brandNew"), extra={"x": 1}),
+    ]
+    raw = converter.unstructure(leads)
+    assert [type(r["state"]) for r in raw] == [str, str]
+    assert converter.structure(raw, list[Lead]) == leads
+    assert structure(raw, list[Lead]) == leads
