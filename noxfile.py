@@ -65,7 +65,7 @@ def docs(session: nox.Session) -> None:
     ``-n`` makes every cross-reference count; nothing is fetched (no intersphinx).
     Extra arguments go to sphinx-build, e.g. ``nox -s docs -- -E`` for a full rebuild.
     """
-    session.install("-e", ".[docs]")
+    session.install("-e", ".[docs,redis]")
     session.run(
         "sphinx-build",
         "-W",
@@ -82,5 +82,5 @@ def docs(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[:1])
 def bench(session: nox.Session) -> None:
     """Benchmarks, side by side in one run; prints ratios (absolute times drift)."""
-    session.install(".")
+    session.install(".[redis]")
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -17,6 +17,7 @@ import bench_memory
 import bench_model
 import bench_overhead
 import bench_ratelimit
+import bench_workers
 
 #: Each benchmark by name, in the order they run; each returns its table.
 BENCHMARKS: dict[str, Callable[[], str]] = {
@@ -24,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "overhead": lambda: bench_overhead.report(asyncio.run(bench_overhead.main())),
     "model": lambda: bench_model.report(asyncio.run(bench_model.main())),
     "memory": lambda: bench_memory.report(asyncio.run(bench_memory.main())),
+    "workers": bench_workers.run,
 }
 
 

@@ -50,6 +50,7 @@ python_use_unqualified_type_names = True
 # Without intersphinx, types from the standard library and aiohttp have no target.
 nitpick_ignore = [
     ("py:class", "aiohttp.client.ClientSession"),
+    ("py:class", "redis.asyncio.client.Redis"),
     ("py:class", "collections.abc.AsyncIterable"),
     ("py:class", "collections.abc.Awaitable"),
     ("py:class", "collections.abc.Callable"),

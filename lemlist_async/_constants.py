@@ -51,6 +51,21 @@ BACKOFF_CAP: Final = 8.0
 #: Statuses worth another attempt for an idempotent request.
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 
+# -- Shared limiter in Redis (lemlist_async.redis) ----------------------------------
+#: Seconds a slot in flight lives if its process never completes it (it crashed or
+#: lost Redis). Longer than the client's default per-attempt timeout (30 s) plus a
+#: window, so that a live request never outlives its slot and a dead worker's
+#: in-flight requests keep their slots for as long as the server may count them.
+REDIS_LEASE: Final = 60.0
+#: Seconds one Redis call may take before the limiter gives up and fails closed.
+REDIS_TIMEOUT: Final = 5.0
+#: Shortest sleep before asking Redis again after a refusal. A slot's expiry and
+#: the wake-up meet within timer resolution; this keeps a wake-up a hair early
+#: from asking again at once.
+REDIS_MIN_POLL: Final = 0.001
+#: First part of every Redis key the limiter writes.
+REDIS_KEY_PREFIX: Final = "lemlist-async"
+
 # -- Error reporting --------------------------------------------------------------
 #: Longest server message kept in an exception's ``str()``; the full body stays
 #: available as ``.body``.

@@ -48,6 +48,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import lemlist_async
+import lemlist_async.redis
 import lemlist_async.testing
 from lemlist_async import CampaignLeads, Lead, LemlistClient
 from lemlist_async.testing import FakeLemlistServer
@@ -423,7 +424,7 @@ def test_every_page_is_in_the_table_of_contents() -> None:
 def test_the_api_reference_documents_every_public_name() -> None:
     api = (DOCS / "api.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\.\. auto\w+:: ([\w.]+)$", api, re.MULTILINE))
-    for module in (lemlist_async, lemlist_async.testing):
+    for module in (lemlist_async, lemlist_async.testing, lemlist_async.redis):
         for name in module.__all__:
             assert f"{module.__name__}.{name}" in documented, name
 

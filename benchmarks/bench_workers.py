@@ -1,0 +1,223 @@
+"""Four worker processes, one API key: a limit shared through Redis against one per process.
+
+``PROCESSES`` worker processes each fetch ``PER_PROCESS`` campaigns with a plain
+``asyncio.gather`` through their own ``LemlistClient``, against ONE local
+``FakeLemlistServer`` that enforces lemlist's 20 requests per 2 s strictly (a
+fixed window opened by the key's first request), with a round trip of
+``LATENCY`` + up to ``JITTER`` seconds. The server runs in this process, so its
+records share one clock; the workers are spawned processes that wait at a
+barrier until all of them are ready, then start together. Runs, each against a
+fresh server:
+
+* ``RedisRateLimiter`` in every process, sharing its slots through a
+  ``redis-server`` that this benchmark starts on a free port and stops;
+* the default limiter in every process (a ``WindowRateLimiter`` each): what a
+  team gets without a shared limiter;
+* for comparison, one process fetching all the campaigns with the default limiter.
+
+Reported per run: elapsed / theoretical minimum, where elapsed runs from the
+server's first arrival to its last plus the worst round trip, and the minimum is
+``2 * (ceil(N / 20) - 1) + LATENCY + JITTER``; 429s; calls that failed (a 429
+that kept coming past the retries); the most arrivals the server saw in any 2 s
+window; and for the Redis runs, Redis calls per request with the refused polls
+among them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import multiprocessing
+import sys
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from lemlist_async import LemlistClient
+from lemlist_async.testing import FakeLemlistServer
+
+# The redis-server launcher is the test suite's; the repository root makes it importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests._redis_server import RedisServer, RedisServerError
+
+PROCESSES: Final = 4
+PER_PROCESS: Final = 50
+LATENCY: Final = 0.03
+JITTER: Final = 0.02
+#: Seconds for every worker process to start and reach the barrier.
+READY_TIMEOUT: Final = 60.0
+
+
+@attrs.frozen
+class Run:
+    name: str
+    processes: int
+    n: int
+    elapsed: float
+    responses_429: int
+    failed: int
+    max_in_window: int
+    calls: dict[str, int] | None  # Summed RedisCalls of the workers, None without Redis.
+
+    @property
+    def minimum(self) -> float:
+        return 2.0 * (math.ceil(self.n / 20) - 1) + LATENCY + JITTER
+
+    @property
+    def ratio(self) -> float:
+        return self.elapsed / self.minimum
+
+    def redis_calls(self) -> str:
+        if not self.calls:
+            return "-"
+        requests = self.calls["complete"]
+        total = sum(self.calls.values()) - self.calls["granted"]  # granted: not a call
+        refused = self.calls["acquire"] - self.calls["granted"]
+        return f"{total / requests:.2f} ({refused / requests:.2f} refused polls)"
+
+
+# -- The workers' side ------------------------------------------------------------------------
+
+
+def _worker(
+    base_url: str,
+    api_key: str,
+    campaign_ids: list[str],
+    redis_url: str | None,
+    ready: Barrier,
+    results: Queue[tuple[int, dict[str, int] | None]],
+) -> None:
+    ready.wait(READY_TIMEOUT)
+    results.put(asyncio.run(_fetch(base_url, api_key, campaign_ids, redis_url)))
+
+
+async def _fetch(
+    base_url: str, api_key: str, campaign_ids: list[str], redis_url: str | None
+) -> tuple[int, dict[str, int] | None]:
+    """Fetch every campaign at once; returns (failed calls, the limiter's Redis calls)."""
+    if redis_url is None:
+        async with LemlistClient(api_key, base_url=base_url) as client:
+            outcomes = await asyncio.gather(
+                *(client.get_campaign_leads(c) for c in campaign_ids), return_exceptions=True
+            )
+        return sum(isinstance(o, BaseException) for o in outcomes), None
+
+    from redis.asyncio import Redis
+
+    from lemlist_async.redis import RedisRateLimiter
+
+    async with Redis.from_url(redis_url) as redis:
+        limiter = RedisRateLimiter(redis, api_key)
+        async with LemlistClient(api_key, base_url=base_url, rate_limit=limiter) as client:
+            outcomes = await asyncio.gather(
+                *(client.get_campaign_leads(c) for c in campaign_ids), return_exceptions=True
+            )
+        await limiter.flush()
+    failed = sum(isinstance(o, BaseException) for o in outcomes)
+    return failed, attrs.asdict(limiter.calls)
+
+
+# -- The parent's side ----------------------------------------------------------------------
+
+
+async def measure(name: str, processes: int, per_process: int, redis_url: str | None) -> Run:
+    n = processes * per_process
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(processes)
+    results: Queue[tuple[int, dict[str, int] | None]] = context.Queue()
+    async with FakeLemlistServer(
+        seed=n, campaigns=n, leads_per_campaign=10, latency=LATENCY, jitter=JITTER
+    ) as fake:
+        workers = [
+            context.Process(
+                target=_worker,
+                args=(
+                    fake.base_url,
+                    fake.api_key,
+                    fake.campaign_ids[i::processes],
+                    redis_url,
+                    ready,
+                    results,
+                ),
+            )
+            for i in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            # Blocking reads, in threads: this loop must keep serving the workers.
+            outcomes = [await asyncio.to_thread(results.get) for _ in workers]
+        finally:
+            for worker in workers:
+                await asyncio.to_thread(worker.join, 10)
+                if worker.is_alive():
+                    worker.kill()
+                    await asyncio.to_thread(worker.join)
+        arrivals = sorted(request.time for request in fake.requests)
+        calls: dict[str, int] | None = None
+        if redis_url is not None:
+            calls = {}
+            for _, worker_calls in outcomes:
+                for kind, count in (worker_calls or {}).items():
+                    calls[kind] = calls.get(kind, 0) + count
+        return Run(
+            name=name,
+            processes=processes,
+            n=n,
+            elapsed=arrivals[-1] - arrivals[0] + LATENCY + JITTER,
+            responses_429=fake.count(429),
+            failed=sum(failed for failed, _ in outcomes),
+            max_in_window=fake.max_arrivals_in_window(2.0),
+            calls=calls,
+        )
+
+
+async def main() -> list[Run]:
+    """The three runs; raises ``RedisServerError`` when redis-server cannot start."""
+    server = RedisServer.start()
+    try:
+        return [
+            await measure("RedisRateLimiter, shared", PROCESSES, PER_PROCESS, server.url),
+            await measure("WindowRateLimiter per process", PROCESSES, PER_PROCESS, None),
+            await measure("one process, default limiter", 1, PROCESSES * PER_PROCESS, None),
+        ]
+    finally:
+        server.stop()
+
+
+def report(runs: list[Run]) -> str:
+    lines = [
+        f"Many workers, one key: {PROCESSES} processes x {PER_PROCESS} campaigns "
+        f"(round trip {LATENCY * 1000:.0f} ms + up to {JITTER * 1000:.0f} ms jitter, "
+        "one strict fixed-window server)",
+        "",
+        "| limiter | processes x campaigns | elapsed / minimum | 429s | failed calls "
+        "| most in a 2 s window | Redis calls per request |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        lines.append(
+            f"| {run.name} | {run.processes} x {run.n // run.processes} | {run.ratio:.3f} "
+            f"| {run.responses_429} | {run.failed} | {run.max_in_window} "
+            f"| {run.redis_calls()} |"
+        )
+    return "\n".join(lines)
+
+
+def run() -> str:
+    """The report, or why the benchmark could not run here."""
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return 'workers: not run, redis-py is missing (pip install "lemlist-async[redis]")'
+    try:
+        return report(asyncio.run(main()))
+    except RedisServerError as exc:
+        return f"workers: not run, {exc}"
+
+
+if __name__ == "__main__":
+    print(run())
