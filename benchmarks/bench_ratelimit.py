@@ -1,11 +1,12 @@
 """Rate-limited fan-out: the SDK against aiohttp + ``AsyncLimiter(20, 2)``, side by side.
 
-Both fetch N campaigns with a plain ``asyncio.gather`` from a local
-``FakeLemlistServer`` that enforces lemlist's 20 requests per 2 s strictly (a
-fixed window opened by the key's first request) with a round trip of
-``LATENCY`` + up to ``JITTER`` seconds. They run at the same time, each against
-its own server, so machine noise hits both alike. Real time: aiolimiter does
-not run on a virtual clock.
+Both fetch N campaigns from a local ``FakeLemlistServer`` that enforces
+lemlist's 20 requests per 2 s strictly (a fixed window opened by the key's first
+request) with a round trip of ``LATENCY`` + up to ``JITTER`` seconds. They run
+at the same time, each against its own server, so machine noise hits both
+alike. The SDK streams them with ``stream_campaign_leads``; the baseline is what
+users write by hand, a plain ``asyncio.gather``. Real time: aiolimiter does not
+run on a virtual clock.
 
 Reported per run: elapsed / theoretical minimum, where the minimum is
 ``2 * (ceil(N / 20) - 1) + LATENCY + JITTER`` (the fastest legal schedule: the
@@ -50,7 +51,9 @@ class Run:
 
 async def sdk_fan_out(fake: FakeLemlistServer) -> None:
     async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
-        await asyncio.gather(*(client.get_campaign_leads(cid) for cid in fake.campaign_ids))
+        async for item in client.stream_campaign_leads(fake.campaign_ids):
+            if item.error is not None:
+                raise item.error
 
 
 async def aiolimiter_fan_out(fake: FakeLemlistServer) -> None:

@@ -272,7 +272,8 @@ class LemlistClient:
             An async iterator of ``CampaignLeads``.
 
         Raises:
-            ValueError, TypeError: A bad ``state``, ``limit`` or ``concurrency``,
+            ValueError, TypeError: A bad ``state``, ``limit`` or ``concurrency``, or
+                ``campaign_ids`` given as one str rather than an iterable of ids;
                 raised here, before anything is sent. An invalid id is an item with
                 an ``InvalidCampaignIdError``.
             ClientClosedError: The client was closed.

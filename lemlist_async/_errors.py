@@ -36,7 +36,25 @@ __all__ = [
 
 
 class LemlistError(Exception):
-    """Root of every exception this SDK raises on purpose."""
+    """Root of every exception this SDK raises on purpose.
+
+    Every one pickles with its attributes (status, body, retry_after…), so it can
+    cross a process boundary, e.g. out of a ``multiprocessing`` worker.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exception's default pickling replays only ``args``, which the subclasses'
+        # keyword-only constructors cannot take back.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(
+    cls: type[LemlistError], args: tuple[object, ...], state: dict[str, object]
+) -> LemlistError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidCampaignIdError(LemlistError, ValueError):

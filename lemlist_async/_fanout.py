@@ -92,6 +92,9 @@ class FanOutError(ExceptionGroup[LemlistError], LemlistError):
     ) -> None:
         super().__init__(message, list(errors.values()))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (FanOutError, (self.message, self.errors_by_campaign, self.results))
+
     def derive(self, excs: Iterable[LemlistError]) -> FanOutError:  # type: ignore[override]
         # split() and subgroup() keep the results and the errors they keep.
         kept = {id(e) for e in excs}
@@ -118,6 +121,9 @@ class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
         self._fetch = fetch
         self._concurrency = concurrency
         self._on_progress = on_progress
+        if isinstance(campaign_ids, str | bytes):
+            # A lone id would otherwise be fanned out one character at a time.
+            raise TypeError("campaign_ids must be an iterable of ids, not a single str")
         self._sync: Iterator[str] | None = None
         self._async: AsyncIterator[str] | None = None
         if isinstance(campaign_ids, AsyncIterable):
@@ -161,6 +167,9 @@ class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
 
     async def _next(self) -> CampaignLeads:
         while not self._ready:
+            if self._closed:
+                # aclose() ran while this call waited: nothing more starts or comes.
+                raise StopAsyncIteration
             self._fill()
             if self._ready:
                 break
@@ -172,6 +181,8 @@ class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
             # Wait for a fetch, or for the next id of an async source, whichever
             # comes first: a slow source never holds back finished campaigns.
             done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if self._closed:
+                raise StopAsyncIteration
             if self._id_task in done:
                 id_task, self._id_task = self._id_task, None
                 try:
@@ -245,6 +256,8 @@ class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
     def __del__(self) -> None:
         # A loop left with `break` drops the stream without closing it: cancel
         # what is in flight so that no request outlives its consumer.
+        if "_pending" not in vars(self):  # __init__ refused its arguments.
+            return
         for task in self._tasks():
             if not task.done() and not task.get_loop().is_closed():
                 task.cancel()

@@ -249,14 +249,14 @@ class Pipeline:
 
         try:
             payload: Any = json.loads(answer.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting.
             raise invalid("the response body is not valid JSON", [str(exc)]) from exc
         if get_origin(into) is list and type(payload) is not list:
             # cattrs would iterate an object's keys as if they were the items.
             raise invalid(f"expected a JSON array, got {type(payload).__name__}", [])
         try:
             return structure(payload, into)  # type: ignore[no-any-return]
-        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        except (cattrs.BaseValidationError, TypeError, ValueError, RecursionError) as exc:
             raise invalid(
                 "the response body does not fit the model", validation_errors(exc)
             ) from exc

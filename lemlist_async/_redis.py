@@ -91,11 +91,15 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
-#: ARGV: limit, lease µs, window + margin µs, slot id.
+#: ARGV: limit, lease µs, window + margin µs, slot id, then the ids of slots this
+#: process may have taken by a call that failed (they are removed first).
 #: Returns {1, 0} when the slot is taken, else {0, µs to wait}.
 _ACQUIRE: Final = (
     _NOW
     + """
+for i = 5, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+end
 local pause_end = tonumber(redis.call('GET', KEYS[2]) or 0)
 if pause_end > now then
   return {0, pause_end - now}
@@ -272,6 +276,8 @@ class RedisRateLimiter:
         # Slot ids: unique per limiter (random) and per slot (a counter).
         self._instance = secrets.token_hex(6)
         self._serial = 0
+        # Slots a failed or timed-out acquire may have taken; the next acquire drops them.
+        self._abandoned: set[str] = set()
         # One coroutine talks to Redis for the waiters at a time; asyncio.Lock
         # queues the others first in, first out, and lets a cancelled one leave.
         self._turn = asyncio.Lock()
@@ -422,7 +428,9 @@ class RedisRateLimiter:
         """One acquire call: ``None`` when ``slot`` was taken, else seconds to wait.
 
         The call runs in a task of its own that a cancelled waiter does not stop:
-        once it is answered, a slot granted to a waiter that left goes back.
+        once it is answered, a slot granted to a waiter that left goes back, and so
+        does one a failed or timed-out call may have taken (removing a slot that
+        was never added is harmless).
         """
         task = self._spawn(self._acquire(slot), quiet=True)
         answered = False
@@ -435,14 +443,22 @@ class RedisRateLimiter:
         return wait
 
     def _release_if_granted(self, slot: str, task: asyncio.Task[float | None]) -> None:
-        if not task.cancelled() and task.exception() is None and task.result() is None:
-            self._spawn(self._release(slot))
+        if not task.cancelled() and task.exception() is None:
+            if task.result() is None:  # Granted to a waiter that left: give it back.
+                self._spawn(self._release(slot))
+            return
+        # A call that failed or timed out may have run on Redis all the same and
+        # would hold the slot for a whole lease. Redis may still be away, so the
+        # id rides along with this process's next acquire, which removes it.
+        self._abandoned.add(slot)
 
     async def _acquire(self, slot: str) -> float | None:
         self._calls.acquire += 1
+        abandoned = tuple(self._abandoned)
         granted, wait = await self._run(
-            self._acquire_script, (self.limit, self._lease_us, self._hold_us, slot)
+            self._acquire_script, (self.limit, self._lease_us, self._hold_us, slot, *abandoned)
         )
+        self._abandoned.difference_update(abandoned)
         if granted:
             self._calls.granted += 1
             return None

@@ -22,7 +22,7 @@ import sys
 
 from redis.asyncio import Redis
 
-from lemlist_async import LemlistClient
+from lemlist_async import FanOutError, LemlistClient
 from lemlist_async.redis import RedisRateLimiter
 
 PROCESSES = 4
@@ -30,29 +30,42 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 BASE_URL = os.environ.get("LEMLIST_BASE_URL", "https://api.lemlist.com/api")
 
 
-async def fetch_leads(campaign_ids: list[str]) -> int:
-    """Fetch every campaign's leads at once; the shared limiter paces them."""
+async def fetch_leads(campaign_ids: list[str]) -> tuple[int, dict[str, str]]:
+    """Fetch every campaign's leads; the shared limiter paces all the processes.
+
+    Returns the number of leads fetched and, for each campaign that failed, why.
+    """
     api_key = os.environ["LEMLIST_API_KEY"]
     async with Redis.from_url(REDIS_URL) as redis:
         limiter = RedisRateLimiter(redis, api_key)
         async with LemlistClient(api_key, base_url=BASE_URL, rate_limit=limiter) as client:
-            pages = await asyncio.gather(*(client.get_campaign_leads(c) for c in campaign_ids))
-    return sum(len(leads) for leads in pages)
+            try:
+                by_campaign = await client.get_leads_for_campaigns(campaign_ids)
+                failed: dict[str, str] = {}
+            except FanOutError as error:  # Keeps the campaigns that succeeded.
+                by_campaign = error.results
+                failed = {cid: str(err) for cid, err in error.errors_by_campaign.items()}
+    return sum(len(leads) for leads in by_campaign.values()), failed
 
 
-def worker(campaign_ids: list[str]) -> int:
+def worker(campaign_ids: list[str]) -> tuple[int, dict[str, str]]:
     """One process: its own event loop, Redis connections and client."""
     return asyncio.run(fetch_leads(campaign_ids))
 
 
-def main(campaign_ids: list[str]) -> None:
+def main(campaign_ids: list[str]) -> int:
     shares = [campaign_ids[i::PROCESSES] for i in range(PROCESSES)]
     with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
-        counts = pool.map(worker, shares)
-    for i, (share, count) in enumerate(zip(shares, counts, strict=True)):
+        results = pool.map(worker, shares)
+    failures = 0
+    for i, (share, (count, failed)) in enumerate(zip(shares, results, strict=True)):
         print(f"worker {i}: {count} leads from {len(share)} campaigns")
-    print(f"total: {sum(counts)} leads from {len(campaign_ids)} campaigns")
+        for campaign_id, reason in failed.items():
+            print(f"worker {i}: {campaign_id} failed: {reason}", file=sys.stderr)
+        failures += len(failed)
+    print(f"total: {sum(count for count, _ in results)} leads from {len(campaign_ids)} campaigns")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from lemlist_async import (
+    APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
+    FanOutError,
+    InvalidCampaignIdError,
     LemlistError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     ServerError,
 )
 from lemlist_async._constants import MAX_MESSAGE_CHARS
@@ -89,3 +97,35 @@ def test_server_message_is_truncated_but_body_is_kept() -> None:
     assert len(err.message) == MAX_MESSAGE_CHARS
     assert err.message.endswith("…")
     assert err.body == body
+
+
+def _examples() -> list[LemlistError]:
+    status = error_for_response(404, method="GET", url="u", body="Campaign not found", headers={})
+    limited = error_for_response(
+        429, method="GET", url="u", body="Too many", headers={"Retry-After": "2"}, retry_after=2.0
+    )
+    return [
+        status,
+        limited,
+        ServerError("boom", status=503, method="GET", url="u", body="boom"),
+        APIConnectionError("refused", method="GET", url="u"),
+        APITimeoutError("slow", method="GET", url="u"),
+        ResponseValidationError("bad", status=200, method="GET", url="u", body="x", errors=["e"]),
+        ClientClosedError("closed"),
+        InvalidCampaignIdError("empty"),
+        FanOutError("1 of 2 campaigns failed", {"cam_x": status}, {"cam_y": []}),
+    ]
+
+
+@pytest.mark.parametrize("error", _examples(), ids=lambda e: type(e).__name__)
+def test_every_error_pickles_with_its_attributes(error: LemlistError) -> None:
+    # A multiprocessing worker sends its exceptions back pickled.
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert vars(copy) == vars(error) or isinstance(error, FanOutError)
+    if isinstance(error, FanOutError):
+        assert isinstance(copy, FanOutError)
+        assert copy.results == error.results
+        assert list(copy.errors_by_campaign) == ["cam_x"]
+        assert str(copy.exceptions[0]) == str(error.exceptions[0])

@@ -16,6 +16,7 @@ from lemlist_async import (
     LemlistClient,
     LemlistError,
     NotFoundError,
+    ResponseValidationError,
     ServerError,
 )
 from lemlist_async.testing import FakeLemlistServer
@@ -322,3 +323,75 @@ async def test_a_slow_async_source_does_not_hold_back_finished_campaigns(
     start = loop.time()
     arrivals = [loop.time() - start async for _ in client.stream_campaign_leads(ids())]
     assert arrivals == [pytest.approx(1.0, abs=0.01), pytest.approx(11.0, abs=0.01)]
+
+
+async def test_a_single_str_is_refused_rather_than_fanned_out_by_character(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    with pytest.raises(TypeError, match="not a single str"):
+        client.stream_campaign_leads(fake.campaign_ids[0])
+    assert fake.requests == []
+
+
+async def test_a_named_stream_left_early_inside_async_with_cancels_what_is_in_flight(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    fake.latency = 1.0
+    fake.jitter = 5.0
+    before = client_tasks()
+    stream = client.stream_campaign_leads(fake.campaign_ids)
+    async with stream:
+        async for _ in stream:
+            break
+    # Still referenced, yet closed: nothing runs on.
+    assert client_tasks() == before
+    assert connections_in_use(client) == 0
+    assert [item async for item in stream] == []
+
+
+async def test_aclose_while_another_task_waits_on_the_stream_ends_it_cleanly(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    fake.latency = 10.0
+    stream = client.stream_campaign_leads(fake.campaign_ids, concurrency=5)
+    before = client_tasks()
+    waiting = asyncio.create_task(anext(stream))
+    await asyncio.sleep(1.0)
+    sent = len(fake.requests)
+    await stream.aclose()
+    with pytest.raises(StopAsyncIteration):
+        await waiting
+    assert sent == 5
+    await asyncio.sleep(30)
+    assert len(fake.requests) == sent  # No fetch started after close.
+    assert client_tasks() <= before | {waiting}
+
+
+async def test_a_sync_generator_that_raises_propagates(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    def ids() -> Iterator[str]:
+        yield from fake.campaign_ids[:2]
+        raise KeyError("the source broke")
+
+    with pytest.raises(KeyError, match="the source broke"):
+        async for _ in client.stream_campaign_leads(ids()):
+            pass
+
+
+async def test_a_body_nested_too_deep_is_an_item_not_the_end_of_the_fan_out(
+    server: ScriptedServer,
+) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        if "deep" in request.path:
+            return web.Response(
+                body=b"[" * 100_000 + b"]" * 100_000, content_type="application/json"
+            )
+        return web.json_response([])
+
+    server.default = handler
+    async with LemlistClient("k", base_url=server.base_url) as client:
+        with pytest.raises(FanOutError) as caught:
+            await client.get_leads_for_campaigns(["a", "deep", "b"])
+    assert sorted(caught.value.results) == ["a", "b"]
+    assert isinstance(caught.value.errors_by_campaign["deep"], ResponseValidationError)

@@ -453,6 +453,42 @@ async def test_a_slot_that_cannot_be_completed_is_left_to_its_lease(
 # -- Keys: hashed, hash-tagged ----------------------------------------------------------
 
 
+async def test_a_slot_a_timed_out_acquire_took_is_dropped_by_the_next_acquire(
+    redis: Redis, other_redis: Redis
+) -> None:
+    lim = limiter(redis, timeout=0.3)
+    async with lim:  # Loads the scripts.
+        pass
+    await other_redis.delete(*lim.keys)
+
+    # Another client keeps Redis busy for 1 s: the acquire times out on this side,
+    # yet Redis runs it afterwards and the slot is taken.
+    async def keep_redis_busy() -> None:
+        await other_redis.eval(_BUSY_FOR_ONE_SECOND, 0)
+
+    stall = asyncio.create_task(keep_redis_busy())
+    await asyncio.sleep(0.05)
+    with pytest.raises(RateLimiterUnavailableError):
+        async with lim:
+            pytest.fail("no slot may be granted while Redis does not answer")
+    await stall
+    await lim.flush()
+    assert await lim.busy() == 1  # The orphan, held for a whole lease...
+    async with lim:
+        pass
+    assert await lim.busy() == 1  # ...until the next acquire drops it: one slot, its own.
+
+
+_BUSY_FOR_ONE_SECOND = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+while true do
+  local u = redis.call('TIME')
+  if u[1] * 1000000 + u[2] - start > 1000000 then return 1 end
+end
+"""
+
+
 async def test_the_raw_key_never_reaches_redis_nor_repr(redis: Redis) -> None:
     lim = limiter(redis)
     async with lim:
@@ -594,6 +630,21 @@ async def test_four_worker_processes_share_one_limit(redis_server: RedisServer) 
     makespan = arrivals[-1] - arrivals[0] + LATENCY + JITTER
     minimum = 2.0 * (math.ceil(200 / 20) - 1) + LATENCY + JITTER
     assert minimum <= makespan <= 1.1 * minimum
+
+
+async def test_the_workers_example_reports_a_failed_campaign_and_keeps_the_rest(
+    redis_server: RedisServer,
+) -> None:
+    async with FakeLemlistServer(seed=8, campaigns=7, leads_per_campaign=1) as fake:
+        env = _env(redis_server.url, fake.api_key, LEMLIST_BASE_URL=fake.base_url)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests._redis_workers_example", *fake.campaign_ids, "cam_gone",
+            cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert "cam_gone failed: 404 Campaign not found" in err.decode()
+    assert out.decode().splitlines()[-1] == "total: 7 leads from 8 campaigns"
 
 
 async def test_a_killed_worker_blocks_the_others_no_longer_than_its_lease(
