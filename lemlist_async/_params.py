@@ -10,6 +10,7 @@ from ._models import LeadState
 
 __all__ = [
     "check_concurrency",
+    "check_count",
     "check_deadline",
     "check_limit",
     "check_retries",
@@ -59,28 +60,39 @@ def check_limit(limit: object) -> str | None:
     return str(limit)
 
 
+def check_count(value: object, name: str, *, minimum: int) -> int:
+    """Validate a whole number of at least ``minimum`` (a bool is not one).
+
+    Raises:
+        ValueError: Anything else.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
 def check_retries(max_retries: object) -> int | None:
     """Validate a per-call ``max_retries``: an int >= 0, or None for the client's."""
-    if max_retries is None:
-        return None
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    return max_retries
+    return None if max_retries is None else check_count(max_retries, "max_retries", minimum=0)
 
 
 def check_concurrency(concurrency: object) -> int:
     """Validate a fan-out's ``concurrency``: an int >= 1."""
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
-    return concurrency
+    return check_count(concurrency, "concurrency", minimum=1)
 
 
-def check_seconds(value: object, name: str) -> float:
-    """Validate a positive, finite number of seconds."""
+def check_seconds(value: object, name: str, *, allow_zero: bool = False) -> float:
+    """Validate a finite number of seconds, positive (or zero if ``allow_zero``).
+
+    Raises:
+        TypeError: Not a number (a bool is not one).
+        ValueError: Not finite, negative, or zero where zero is not allowed.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a finite, {kind} number of seconds, got {value!r}")
     return float(value)
 
 

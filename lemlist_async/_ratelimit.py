@@ -31,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ._constants import RATE_LIMIT, RATE_MARGIN, RATE_WINDOW
 from ._headers import RateLimitInfo
+from ._params import check_count, check_seconds
 
 __all__ = ["KeyRateLimiter", "WindowRateLimiter", "adapt_limiter", "shared_limiter"]
 
@@ -88,12 +89,9 @@ class WindowRateLimiter:
         *,
         margin: float = RATE_MARGIN,
     ) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be an int of at least 1, got {limit!r}")
-        if not (isinstance(window, int | float) and math.isfinite(window) and window > 0):
-            raise ValueError(f"window must be a positive number of seconds, got {window!r}")
-        if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
-            raise ValueError(f"margin must be a non-negative number of seconds, got {margin!r}")
+        check_count(limit, "limit", minimum=1)
+        check_seconds(window, "window")
+        check_seconds(margin, "margin", allow_zero=True)
         self.limit = limit
         self.window = float(window)
         self.margin = float(margin)

@@ -61,6 +61,7 @@ from ._constants import (
 )
 from ._errors import LemlistError
 from ._headers import RateLimitInfo
+from ._params import check_count, check_seconds
 
 try:
     from redis.asyncio import Redis
@@ -254,12 +255,11 @@ class RedisRateLimiter:
         lease: float = REDIS_LEASE,
         timeout: float = REDIS_TIMEOUT,
     ) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be an int of at least 1, got {limit!r}")
-        _check_seconds(window, "window", zero_ok=False)
-        _check_seconds(margin, "margin", zero_ok=True)
-        _check_seconds(lease, "lease", zero_ok=False)
-        _check_seconds(timeout, "timeout", zero_ok=False)
+        check_count(limit, "limit", minimum=1)
+        check_seconds(window, "window")
+        check_seconds(margin, "margin", allow_zero=True)
+        check_seconds(lease, "lease")
+        check_seconds(timeout, "timeout")
         self.limit = limit
         self.window = float(window)
         self.margin = float(margin)
@@ -548,15 +548,3 @@ class RedisRateLimiter:
 def _micros(seconds: float) -> int:
     """Whole microseconds, rounded up (after float noise: 0.205 s is 205000 µs)."""
     return max(0, math.ceil(round(seconds * _US, 6)))
-
-
-def _check_seconds(value: object, name: str, *, zero_ok: bool) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-        or (value == 0 and not zero_ok)
-    ):
-        kind = "non-negative" if zero_ok else "positive"
-        raise ValueError(f"{name} must be a {kind} number of seconds, got {value!r}")

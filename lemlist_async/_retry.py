@@ -8,28 +8,22 @@ https://developer.lemlist.com/api-reference#rate-limit
 
 from __future__ import annotations
 
-import math
 import random
 
 import attrs
 
 from ._constants import BACKOFF_BASE, BACKOFF_CAP, MAX_RATE_LIMIT_WAIT, MAX_RETRIES, RETRY_STATUSES
+from ._params import check_count, check_seconds
 
 __all__ = ["RetryPolicy", "backoff_delay", "is_retryable_status"]
 
 
 def _non_negative_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{attribute.name} must be an int >= 0, got {value!r}")
+    check_count(value, attribute.name, minimum=0)
 
 
 def _positive_seconds(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not (math.isfinite(value) and value > 0)
-    ):
-        raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
+    check_seconds(value, attribute.name)
 
 
 @attrs.frozen
