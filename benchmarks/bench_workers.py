@@ -26,7 +26,6 @@ among them.
 from __future__ import annotations
 
 import asyncio
-import math
 import multiprocessing
 import sys
 from multiprocessing.queues import Queue
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Final
 
 import attrs
+from bench_ratelimit import JITTER, LATENCY, fastest_legal_schedule
 
 from lemlist_async import LemlistClient
 from lemlist_async.testing import FakeLemlistServer
@@ -45,8 +45,6 @@ from tests._redis_server import RedisServer, RedisServerError
 
 PROCESSES: Final = 4
 PER_PROCESS: Final = 50
-LATENCY: Final = 0.03
-JITTER: Final = 0.02
 #: Seconds for every worker process to start and reach the barrier.
 READY_TIMEOUT: Final = 60.0
 
@@ -64,7 +62,7 @@ class Run:
 
     @property
     def minimum(self) -> float:
-        return 2.0 * (math.ceil(self.n / 20) - 1) + LATENCY + JITTER
+        return fastest_legal_schedule(self.n)
 
     @property
     def ratio(self) -> float:
