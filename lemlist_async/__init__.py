@@ -21,6 +21,7 @@ from ._errors import (
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     ServerError,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "ProgressHook",
     "RateLimitError",
     "RateLimitInfo",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
     "WindowRateLimiter",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, Iterable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -15,7 +16,9 @@ from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
     FANOUT_CONCURRENCY,
+    LEADS_LIMIT_MAX,
     MAX_RATE_LIMIT_WAIT,
+    MAX_RESPONSE_SIZE,
     MAX_RETRIES,
 )
 from ._constants import RATE_LIMIT as _RATE_LIMIT
@@ -25,6 +28,7 @@ from ._headers import RateLimitInfo
 from ._models import Lead, LeadState
 from ._params import (
     check_concurrency,
+    check_count,
     check_deadline,
     check_limit,
     check_retries,
@@ -64,11 +68,14 @@ class LemlistClient:
             shared with the key's other clients.
         max_retries: Retries after a 429, a 5xx, a connection error or a timeout.
         max_rate_limit_wait: A rate-limit wait longer than this many seconds raises
-            ``RateLimitError`` at once instead of sleeping.
+            ``RateLimitError`` at once instead of sleeping, and never pauses the key.
+        max_response_size: The most bytes of one response body, decompressed,
+            that the client reads; a longer 2xx body raises ``ResponseTooLargeError``.
 
     Raises:
-        ValueError: No API key anywhere, an unsafe or malformed ``base_url``, or an
-            out-of-range option.
+        ValueError: No API key anywhere, a key that cannot be sent, an unsafe or
+            malformed ``base_url``, a ``session`` with an ``auth=`` of its own, or
+            an out-of-range option.
         TypeError: An option of the wrong type.
     """
 
@@ -82,6 +89,7 @@ class LemlistClient:
         rate_limit: RateLimitSetting | None = None,
         max_retries: int = MAX_RETRIES,
         max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT,
+        max_response_size: int = MAX_RESPONSE_SIZE,
     ) -> None:
         key = resolve_api_key(api_key)
         self._base_url = validate_base_url(base_url)
@@ -89,15 +97,15 @@ class LemlistClient:
         self._key_id = key_fingerprint(key)
         self._headers = auth_headers(key)
         self._timeout = check_seconds(timeout, "timeout")
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise TypeError(
-                f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
-            )
+        if session is not None:
+            _check_session(session)
         self._injected_session = session
         self._own_session: aiohttp.ClientSession | None = None
         self._rate_limit = _check_rate_limit(rate_limit)
         self._retry = RetryPolicy(max_retries=max_retries, max_wait=max_rate_limit_wait)
+        self._max_response_size = check_count(max_response_size, "max_response_size", minimum=1)
         self._pipeline: Pipeline | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -158,12 +166,25 @@ class LemlistClient:
             return self._injected_session
         if self._own_session is None:
             # Created here, inside the running loop, never in __init__.
-            self._own_session = aiohttp.ClientSession()
+            session = aiohttp.ClientSession()
+            _no_silent_resend(session)
+            self._own_session = session
         return self._own_session
 
     def _ensure_pipeline(self) -> Pipeline:
         if self._closed:
             raise ClientClosedError("this LemlistClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            # Its session and limiter belong to the first loop, which aiohttp would
+            # report as a bare "Event loop is closed" at best.
+            raise ClientClosedError(
+                "this LemlistClient was first used in another event loop (an earlier "
+                "asyncio.run() call, or another thread); create one client per event "
+                "loop, inside the coroutine that asyncio.run() runs"
+            )
         if self._pipeline is None:
             self._pipeline = Pipeline(
                 session=self._session,
@@ -171,6 +192,7 @@ class LemlistClient:
                 timeout=self._timeout,
                 limiter=self._resolve_limiter(),
                 retry=self._retry,
+                max_response_size=self._max_response_size,
             )
         return self._pipeline
 
@@ -230,7 +252,12 @@ class LemlistClient:
         pipeline = self._ensure_pipeline()
         url = URL(f"{self._base}/campaigns/{segment}/leads/", encoded=True)
         return await pipeline.get(
-            url, list[Lead], params=params, max_retries=retries, deadline=call_deadline
+            url,
+            list[Lead],
+            params=params,
+            max_retries=retries,
+            deadline=call_deadline,
+            max_items=LEADS_LIMIT_MAX if limit is None else limit,
         )
 
     def stream_campaign_leads(
@@ -333,6 +360,32 @@ class LemlistClient:
                 results,
             )
         return results
+
+
+def _check_session(session: object) -> None:
+    if not isinstance(session, aiohttp.ClientSession):
+        raise TypeError(f"session must be an aiohttp.ClientSession, not {type(session).__name__}")
+    if session.auth is not None:
+        # aiohttp refuses a request that has both, with a bare ValueError on
+        # every call: better said once, here.
+        raise ValueError(
+            "the session has an auth= of its own, and lemlist-async sends the key in "
+            "its own Authorization header; create the session without auth="
+        )
+
+
+def _no_silent_resend(session: aiohttp.ClientSession) -> None:
+    """Stop aiohttp's silent resend of an idempotent request on a closed keep-alive connection.
+
+    aiohttp sends such a request a second time, inside one call, when a pooled
+    connection turns out to be closed; that second request would go out under
+    the one rate-limit slot of the first, which the server may already have
+    counted. The pipeline's own retry takes a slot for every attempt instead.
+    aiohttp has no public switch for it (aio-libs/aiohttp#10790); its own test
+    client turns it off through this attribute (aiohttp.test_utils.TestClient).
+    """
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
 
 
 def _check_rate_limit(setting: object) -> int | KeyRateLimiter:

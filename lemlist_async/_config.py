@@ -29,19 +29,34 @@ def resolve_api_key(api_key: str | None, environ: Mapping[str, str] = os.environ
         TypeError: The key is not a string.
     """
     if api_key is None:
+        if API_KEY_ENV_VAR not in environ:
+            problem = f"api_key was not given and {API_KEY_ENV_VAR} is not set"
+        else:
+            problem = f"the {API_KEY_ENV_VAR} environment variable is empty"
         api_key = environ.get(API_KEY_ENV_VAR, "")
-        source = f"the {API_KEY_ENV_VAR} environment variable"
+        source = API_KEY_ENV_VAR
     else:
+        problem = "api_key is empty"
         source = "api_key"
     if not isinstance(api_key, str):
         raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
-    if not api_key.strip():
+    key = api_key.strip()
+    if not key:
         raise ValueError(
-            f"No lemlist API key: {source} is empty. Pass LemlistClient(api_key=...) or "
+            f"No lemlist API key: {problem}. Pass LemlistClient(api_key=...) or "
             f"set {API_KEY_ENV_VAR}; the key is on "
             "https://app.lemlist.com/settings/integrations"
         )
-    return api_key.strip()
+    # The key travels in a header: only visible ASCII can. Checked here, never by
+    # encoding it, so that no UnicodeEncodeError holding the key is ever raised.
+    bad = next((i for i, char in enumerate(key) if not " " < char < "\x7f"), None)
+    if bad is not None:
+        raise ValueError(
+            f"The lemlist API key in {source} has a character that cannot be sent "
+            f"(position {bad + 1} of {len(key)}; the key is not shown): look for a stray "
+            "byte or space where it was copied."
+        )
+    return key
 
 
 def validate_base_url(base_url: str | URL) -> URL:
@@ -58,21 +73,33 @@ def validate_base_url(base_url: str | URL) -> URL:
             non-loopback host.
     """
     url = URL(base_url)
+    # Credentials, a query and a fragment are never echoed: any of them may be
+    # where a key was pasted.
     if url.user or url.password:
-        # Not echoed: the credentials may be the key itself.
         raise ValueError(
             "base_url must not contain credentials; pass the key as api_key=... instead"
         )
+    if url.query_string or url.fragment:
+        raise ValueError(
+            f"base_url must not have a query or fragment (not shown), got {_shown(url)!r}"
+        )
     if not url.absolute or url.scheme not in {"http", "https"} or not url.host:
-        raise ValueError(f"base_url must be an absolute https:// URL, got {str(base_url)!r}")
+        raise ValueError(f"base_url must be an absolute https:// URL, got {_shown(url)!r}")
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ValueError(
-            f"base_url {str(url)!r} is plain http to a non-loopback host: the API key "
+            f"base_url {_shown(url)!r} is plain http to a non-loopback host: the API key "
             "would travel in clear text. Use https://, or http:// only to localhost."
         )
-    if url.query_string or url.fragment:
-        raise ValueError(f"base_url must not have a query or fragment, got {str(url)!r}")
     return url.with_path(url.path.rstrip("/"))
+
+
+def _shown(url: URL) -> str:
+    """``url`` as an error message may show it: no credentials, query or fragment."""
+    return (
+        str(url.with_user(None).with_query(None).with_fragment(None))
+        if url.absolute
+        else (url.path)
+    )
 
 
 def _is_loopback(host: str) -> bool:

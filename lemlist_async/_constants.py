@@ -15,11 +15,23 @@ DEFAULT_BASE_URL: Final = "https://api.lemlist.com/api"
 API_KEY_ENV_VAR: Final = "LEMLIST_API_KEY"
 #: Seconds for one attempt: connect, send, response headers and body.
 DEFAULT_TIMEOUT: Final = 30.0
+#: Most bytes of one response body, decompressed, that the client reads. A page
+#: of 500 leads is about 100 kB; this leaves room for pages a hundred times
+#: fatter, and stops a runaway or compressed "bomb" body long before memory does.
+MAX_RESPONSE_SIZE: Final = 32 * 1024 * 1024
+#: Bytes read from a response body at a time.
+BODY_CHUNK: Final = 64 * 1024
 
 # -- Get Campaign Leads ---------------------------------------------------------
 # https://developer.lemlist.com/api-reference/endpoints/leads/get-campaign-leads
 LEADS_LIMIT_MIN: Final = 1
 LEADS_LIMIT_MAX: Final = 500
+
+#: Lead states lemlist does not document are kept as pseudo-members of
+#: ``LeadState``; at most this many are cached, each at most this long, so memory
+#: stays bounded whatever strings the server sends.
+UNKNOWN_STATES_CACHED: Final = 256
+UNKNOWN_STATE_CACHED_CHARS: Final = 64
 
 # -- Rate limit -----------------------------------------------------------------
 # https://developer.lemlist.com/api-reference#rate-limit : 20 requests per 2 s per key.
@@ -41,6 +53,9 @@ MAX_HEADER_DELAY: Final = 86_400.0
 #: Fetches in flight in ``stream_campaign_leads`` by default: the rate limit's 20
 #: slots plus a few queued, so that a freed slot never waits for a task to start.
 FANOUT_CONCURRENCY: Final = 24
+#: Ids a fan-out reads from its source before it lets the event loop run: a
+#: source of ids already seen starts no fetch, and must not starve the loop.
+FANOUT_READ_BATCH: Final = 256
 
 # -- Retries --------------------------------------------------------------------
 #: Retries after the first attempt (so at most ``1 + MAX_RETRIES`` attempts).

@@ -28,6 +28,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
     "error_for_response",
@@ -47,6 +48,16 @@ class LemlistError(Exception):
         # keyword-only constructors cannot take back.
         return (_restore, (type(self), self.args, self.__dict__))
 
+    def __eq__(self, other: object) -> bool:
+        # By value, like the SDK's other public values: an error that crossed a
+        # process boundary equals the one that was raised.
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.args == other.args and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self.args[:1])))
+
 
 def _restore(
     cls: type[LemlistError], args: tuple[object, ...], state: dict[str, object]
@@ -62,7 +73,10 @@ class InvalidCampaignIdError(LemlistError, ValueError):
 
 
 class ClientClosedError(LemlistError, RuntimeError):
-    """The client was used after ``close()``: create a new one."""
+    """The client was used after ``close()``, or in an event loop other than its first.
+
+    Create a new client (one per event loop).
+    """
 
 
 class APIStatusError(LemlistError):
@@ -166,6 +180,30 @@ class APIConnectionError(LemlistError):
 
 class APITimeoutError(APIConnectionError):
     """An attempt, or the whole call with its retries, ran out of time."""
+
+
+class ResponseTooLargeError(LemlistError):
+    """A response body grew past the client's ``max_response_size``; the rest was not read.
+
+    A guard against a runaway or hostile body (a compressed "bomb" inflates a
+    few kilobytes into gigabytes): the size counts decompressed bytes.
+
+    Attributes:
+        status: The HTTP status code.
+        method: The request's method.
+        url: The request's URL.
+        limit: The cap in bytes that the body went past.
+    """
+
+    def __init__(self, message: str, *, status: int, method: str, url: str, limit: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.url = url
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} ({self.method} {self.url})"
 
 
 class ResponseValidationError(LemlistError):

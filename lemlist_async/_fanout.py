@@ -26,8 +26,10 @@ from typing import Any, Self
 
 import attrs
 
+from ._constants import FANOUT_READ_BATCH
 from ._errors import InvalidCampaignIdError, LemlistError
 from ._models import Lead
+from ._params import path_segment
 
 __all__ = ["CampaignLeads", "CampaignLeadsStream", "FanOutError", "ProgressHook"]
 
@@ -177,7 +179,11 @@ class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
             if self._id_task is not None:
                 waiting.add(self._id_task)
             if not waiting:
-                raise StopAsyncIteration
+                if self._exhausted:
+                    raise StopAsyncIteration
+                # Only already-seen ids so far: let the loop run, then read on.
+                await asyncio.sleep(0)
+                continue
             # Wait for a fetch, or for the next id of an async source, whichever
             # comes first: a slow source never holds back finished campaigns.
             done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -196,8 +202,17 @@ class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
         return self._ready.popleft()
 
     def _fill(self) -> None:
-        """Start fetches until ``concurrency`` are in flight or the ids run out."""
+        """Start fetches until ``concurrency`` are in flight or the ids run out.
+
+        Reads at most ``FANOUT_READ_BATCH`` ids per call: a source of ids already
+        seen (``itertools.cycle``) starts nothing, and must not keep the loop
+        from running everything else.
+        """
+        budget = FANOUT_READ_BATCH
         while not self._exhausted and len(self._pending) < self._concurrency:
+            budget -= 1
+            if budget < 0:
+                return
             if self._async is not None:
                 if self._id_task is None:
                     self._id_task = asyncio.create_task(_next_id(self._async))
@@ -213,12 +228,12 @@ class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
 
     def _accept(self, campaign_id: object) -> bool:
         """Start fetching one id; False when it became an error item instead."""
-        if not isinstance(campaign_id, str) or not campaign_id.strip():
-            error = InvalidCampaignIdError(
-                f"invalid campaign id {campaign_id!r}: expected a non-empty str"
-            )
+        problem = _id_problem(campaign_id)
+        if problem is not None:
+            error = InvalidCampaignIdError(f"invalid campaign id {campaign_id!r}: {problem}")
             self._ready.append(CampaignLeads(str(campaign_id), None, error))
             return False
+        assert isinstance(campaign_id, str)
         if campaign_id not in self._seen:
             self._seen.add(campaign_id)
             # A plain function, not a method: a task must not keep the stream
@@ -275,9 +290,17 @@ async def _fetch_one(fetch: Fetch, campaign_id: str) -> CampaignLeads:
     return CampaignLeads(campaign_id, leads, None)
 
 
+def _id_problem(campaign_id: object) -> str | None:
+    """Why ``campaign_id`` cannot be sent, or None: the request's own rule."""
+    try:
+        path_segment(campaign_id, "the id")
+    except (TypeError, ValueError) as error:
+        return str(error)
+    return None
+
+
 def _distinct_count(campaign_ids: Iterable[str]) -> int | None:
     if not isinstance(campaign_ids, Collection):
         return None
-    distinct = {c for c in campaign_ids if isinstance(c, str) and c.strip()}
-    invalid = sum(1 for c in campaign_ids if not isinstance(c, str) or not c.strip())
-    return len(distinct) + invalid
+    valid = [c for c in campaign_ids if _id_problem(c) is None]
+    return len(set(valid)) + len(campaign_ids) - len(valid)

@@ -67,15 +67,16 @@ def _compile(cls: type) -> Callable[[Any], list[Any]] | None:
         slot = cls.__dict__.get(field.name)
         if not isinstance(slot, types.MemberDescriptorType):
             return None
-        if field.validator is not None or field.converter is not None:
-            return None
         namespace[f"_set{i}"] = slot.__set__
         if field.name == _EXTRA:
+            # Its converter never runs here: the default is already converted.
             if not isinstance(field.default, Mapping):  # No default, or a factory.
                 return None
             namespace[f"_default{i}"] = field.default
             body.append(f"        _set{i}(obj, _default{i})")
             continue
+        if field.validator is not None or field.converter is not None:
+            return None
         if field.default is not attrs.NOTHING:
             return None
         wire = field.metadata.get(WIRE_NAME, field.name)

@@ -32,7 +32,9 @@ __all__ = [
     "parse_reset",
     "parse_retry_after",
     "pause_delay",
+    "remaining_pause",
     "reset_delay",
+    "server_time",
 ]
 
 
@@ -279,6 +281,55 @@ def pause_delay(info: RateLimitInfo, *, now: dt.datetime) -> float | None:
     if info.retry_after is not None:
         return info.retry_after
     return reset_delay(info, now=now)
+
+
+def server_time(value: str | None) -> dt.datetime | None:
+    """Parse a response's ``Date`` header: the server's clock when it answered.
+
+    ``X-RateLimit-Reset`` is a date on lemlist's clock. Measured against the
+    server's own ``Date`` rather than the local clock, it gives the same delay
+    whatever the skew between the two: a client whose clock is an hour behind
+    must not read a reset two seconds away as an hour away.
+
+    Args:
+        value: The raw header value, or ``None`` when the header is absent.
+
+    Returns:
+        The time as an aware datetime, or ``None`` when absent or not an HTTP date.
+        Never raises for any string.
+    """
+    if value is None:
+        return None
+    return _parse_http_date(value.strip())
+
+
+def remaining_pause(
+    info: RateLimitInfo, *, now: dt.datetime, window: float, max_wait: float
+) -> float | None:
+    """How long ``X-RateLimit-Remaining: 0`` may pause the key, if another consumer spends it.
+
+    Args:
+        info: Parsed headers of a response.
+        now: The server's time of the response (see `server_time`), else the
+            local wall-clock time; timezone-aware.
+        window: The rate window, waited when the reset time is unknown.
+        max_wait: The longest pause allowed. A reset further away is not the
+            2 s window (a quota, or a clock far off): it pauses nothing, and a
+            request that is then refused raises ``RateLimitError`` for its caller.
+
+    Returns:
+        Seconds to pause, or ``None`` when nothing should pause: ``Remaining`` is
+        not 0, or the reset is further away than ``max_wait``.
+
+    Raises:
+        ValueError: If ``now`` is naive (a programming error, not bad input).
+    """
+    if info.remaining != 0:
+        return None
+    delay = reset_delay(info, now=now)
+    if delay is None:
+        return window
+    return delay if delay <= max_wait else None
 
 
 def _require_aware(now: dt.datetime) -> None:

@@ -7,13 +7,14 @@ field's metadata and are applied by the converter in ``_converter``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
 
 import attrs
 
-__all__ = ["WIRE_NAME", "Lead", "LeadState"]
+from ._constants import UNKNOWN_STATE_CACHED_CHARS, UNKNOWN_STATES_CACHED
+
+__all__ = ["WIRE_NAME", "Extra", "Lead", "LeadState", "as_extra"]
 
 #: Metadata key that holds a field's name on the wire, when it differs.
 WIRE_NAME = "lemlist_wire_name"
@@ -77,13 +78,23 @@ class LeadState(enum.StrEnum):
     @classmethod
     def _missing_(cls, value: object) -> LeadState | None:
         # lemlist adds states over time; an unknown one becomes a pseudo-member
-        # instead of an error. It is cached so each new state is built once.
+        # instead of an error. Enum's own map would keep every such value forever
+        # (a server sending endless distinct strings would grow it without end),
+        # so pseudo-members live in a small cache of their own, bounded in count
+        # and length; past it, equal values are equal but not identical.
         if not isinstance(value, str):
             return None
+        cached = _unknown_states.get(value)
+        if cached is not None:
+            return cached
         member = str.__new__(cls, value)
         member._name_ = value
         member._value_ = value
-        return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
+        if len(_unknown_states) < UNKNOWN_STATES_CACHED and len(value) <= (
+            UNKNOWN_STATE_CACHED_CHARS
+        ):
+            _unknown_states[value] = member
+        return member
 
     @property
     def is_known(self) -> bool:
@@ -91,8 +102,48 @@ class LeadState(enum.StrEnum):
         return self._name_ in type(self).__members__
 
 
-#: Shared by every model without extra members: read-only, and no dict per lead.
-_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+#: Pseudo-members for states lemlist did not document (see ``LeadState._missing_``).
+_unknown_states: dict[str, LeadState] = {}
+
+
+class Extra(Mapping[str, Any]):
+    """The read-only mapping of a model's unknown payload members.
+
+    Unlike ``types.MappingProxyType`` it pickles and deep-copies, so models can
+    cross process boundaries; it compares equal to a ``dict`` with the same items.
+
+    Args:
+        members: The members, copied.
+    """
+
+    __slots__ = ("_members",)
+
+    def __init__(self, members: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+        self._members: dict[str, Any] = dict(members)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._members[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __repr__(self) -> str:
+        return f"Extra({self._members!r})"
+
+    def __reduce__(self) -> tuple[type[Extra], tuple[dict[str, Any]]]:
+        return (Extra, (self._members,))
+
+
+#: Shared by every model without extra members: no mapping per lead.
+_NO_EXTRA: Final[Mapping[str, Any]] = Extra()
+
+
+def as_extra(members: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An ``Extra`` of ``members`` (itself if it already is one): a model's ``extra`` converter."""
+    return members if type(members) is Extra else Extra(members)
 
 
 def _wire(name: str) -> dict[str, str]:
@@ -114,4 +165,6 @@ class Lead:
     id: str = attrs.field(metadata=_wire("_id"))
     contact_id: str = attrs.field(metadata=_wire("contactId"))
     state: LeadState
-    extra: Mapping[str, Any] = attrs.field(default=_NO_EXTRA, hash=False, repr=False)
+    extra: Mapping[str, Any] = attrs.field(
+        default=_NO_EXTRA, converter=as_extra, hash=False, repr=False
+    )

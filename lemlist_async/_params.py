@@ -23,19 +23,35 @@ __all__ = [
 def path_segment(value: object, name: str) -> str:
     """Percent-encode an id as exactly one path segment.
 
-    Every reserved character is encoded, ``/`` included, and so is ``.``: a
-    segment of dots would otherwise be read as ``.``/``..`` and let an id such as
-    ``x/../../team`` reach another route.
+    Every reserved character is encoded, ``/`` included, and so is ``.``. An id
+    made only of dots is refused: URL normalizers (yarl, WHATWG) read ``%2E%2E``
+    as ``..`` again, so ``/campaigns/%2E%2E/leads/`` would reach ``/leads/``.
 
     Raises:
         TypeError: ``value`` is not a str.
-        ValueError: ``value`` is empty or only whitespace.
+        ValueError: ``value`` is empty, only whitespace, only dots, or not
+            encodable as UTF-8 (it holds a lone surrogate, as a
+            ``surrogateescape`` read of bytes that are not UTF-8 produces).
     """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if not value.strip():
         raise ValueError(f"{name} must not be empty")
+    if not value.strip("."):
+        raise ValueError(f"{name} must not be only dots, got {value!r}")
+    if not _is_utf8(value):
+        raise ValueError(f"{name} is not valid text (it holds a lone surrogate): {value!r}")
     return quote(value, safe="").replace(".", "%2E")
+
+
+def _is_utf8(text: str) -> bool:
+    # Checked without try/except around the caller's error, so that no
+    # UnicodeEncodeError (which holds the whole string) rides along as context.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_state(state: object) -> str | None:

@@ -21,17 +21,25 @@ import attrs
 import cattrs
 from yarl import URL
 
-from ._constants import RATE_WINDOW
+from ._constants import BODY_CHUNK, MAX_RESPONSE_SIZE, RATE_WINDOW
 from ._converter import structure, validation_errors
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    LemlistError,
     RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     error_for_response,
 )
-from ._headers import RateLimitInfo, parse_rate_limit_headers, pause_delay, reset_delay
+from ._headers import (
+    RateLimitInfo,
+    parse_rate_limit_headers,
+    pause_delay,
+    remaining_pause,
+    server_time,
+)
 from ._ratelimit import KeyRateLimiter
 from ._retry import RetryPolicy, backoff_delay, is_retryable_status
 
@@ -62,6 +70,7 @@ class Pipeline:
         timeout: Seconds per attempt.
         limiter: The key's rate limiter.
         retry: The client's retry policy.
+        max_response_size: The most bytes of a body, decompressed, read per response.
         rng: Random source for backoff jitter.
     """
 
@@ -73,6 +82,7 @@ class Pipeline:
         timeout: float,
         limiter: KeyRateLimiter,
         retry: RetryPolicy,
+        max_response_size: int = MAX_RESPONSE_SIZE,
         rng: random.Random | None = None,
     ) -> None:
         self._session = session
@@ -80,6 +90,7 @@ class Pipeline:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.limiter = limiter
         self.retry = retry
+        self._max_response_size = max_response_size
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
     async def get(
@@ -90,6 +101,7 @@ class Pipeline:
         params: Mapping[str, str] | None = None,
         max_retries: int | None = None,
         deadline: float | None = None,
+        max_items: int | None = None,
     ) -> T:
         """GET ``url`` and structure its JSON body into ``into``.
 
@@ -99,12 +111,16 @@ class Pipeline:
             params: Query parameters.
             max_retries: Overrides the policy's retries for this call.
             deadline: Seconds for the whole call, retries and waits included.
+            max_items: For a list, the most items the server may send (the
+                ``limit`` asked for); a longer array is refused before it is
+                structured.
 
         Raises:
             APIStatusError: An error status, after retries where they apply.
             APIConnectionError: No response, after retries.
             APITimeoutError: An attempt or the deadline ran out, after retries.
             ResponseValidationError: A 2xx body that is not JSON or does not fit ``into``.
+            ResponseTooLargeError: A body past ``max_response_size``.
         """
         retries = self.retry.max_retries if max_retries is None else max_retries
         if deadline is None:
@@ -121,7 +137,7 @@ class Pipeline:
                     method="GET",
                     url=str(url),
                 ) from exc
-        return self._decode(answer, into, "GET", url)
+        return self._decode(answer, into, "GET", url, max_items)
 
     async def _with_retries(
         self, method: str, url: URL, params: Mapping[str, str] | None, retries: int
@@ -178,6 +194,7 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         queued_at = loop.time()
         response: aiohttp.ClientResponse | None = None
+        failure: LemlistError | None = None
         try:
             async with self.limiter:
                 sent_at = loop.time()
@@ -193,26 +210,41 @@ class Pipeline:
                     allow_redirects=False,
                 )
             # Before the body: a Remaining: 0 must pause the key as early as possible.
-            now = dt.datetime.now(dt.UTC)
+            # Dates in the headers are on the server's clock: measured against its
+            # own Date header, a skewed local clock does not change the delays.
+            now = server_time(response.headers.get("Date")) or dt.datetime.now(dt.UTC)
             info = parse_rate_limit_headers(response.headers, now=now)
-            self.limiter.observe(info, reset_delay(info, now=now))
-            body = await response.read()
+            self.limiter.observe(
+                info,
+                remaining_pause(info, now=now, window=RATE_WINDOW, max_wait=self.retry.max_wait),
+            )
+            body = await self._read_body(response, method, url)
         except TimeoutError as exc:
             raise APITimeoutError(
                 f"no complete response within {self._timeout.total} s (attempt {attempt})",
                 method=method,
                 url=str(url),
             ) from exc
-        except aiohttp.ClientError as exc:
-            error = APIConnectionError(
-                f"request failed: {type(exc).__name__}: {exc}", method=method, url=str(url)
+        except aiohttp.ClientResponseError as exc:
+            # Its request_info holds the request's headers, the key among them: it
+            # must not be reachable from the SDK's error, as cause or as context.
+            failure = APIConnectionError(
+                f"request failed: {type(exc).__name__}: {exc.message}",
+                method=method,
+                url=str(url),
             )
-            # A ClientResponseError's request_info holds the request's headers, the
-            # key among them: it must not travel along as the cause.
-            raise error from (None if isinstance(exc, aiohttp.ClientResponseError) else exc)
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(
+                f"request failed: {type(exc).__name__}: {exc}", method=method, url=str(url)
+            ) from exc
         finally:
             if response is not None:
                 response.release()
+        if failure is not None:
+            # Raised here, outside the handler, so that the transport's error is
+            # neither its cause nor its context.
+            raise failure
+        assert response is not None
         logger.debug(
             "%s %s -> %d (attempt %d, waited %.3f s for a slot, %.3f s in flight)",
             method, url.raw_path, response.status, attempt, sent_at - queued_at,
@@ -220,6 +252,37 @@ class Pipeline:
         )  # fmt: skip
         pause = pause_delay(info, now=now) if response.status == 429 else info.retry_after
         return _Answer(response.status, response.headers, body, info, pause)
+
+    async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: URL) -> bytes:
+        """Read a body of at most ``max_response_size`` bytes, decompressed.
+
+        An error body past the cap is cut there (only its words are wanted); a
+        2xx body past it raises, before more of it is read or inflated.
+        """
+        cap = self._max_response_size
+        if response.status < 300 and (response.content_length or 0) > cap:
+            raise self._too_large(response.status, method, url)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(BODY_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                if response.status < 300:
+                    raise self._too_large(response.status, method, url)
+                chunks.append(chunk[: len(chunk) - (size - cap)])
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, status: int, method: str, url: URL) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the response body is larger than max_response_size "
+            f"({self._max_response_size:,} bytes); the rest was not read",
+            status=status,
+            method=method,
+            url=str(url),
+            limit=self._max_response_size,
+        )
 
     def _error(self, answer: _Answer, method: str, url: URL) -> APIStatusError:
         error = error_for_response(
@@ -235,7 +298,7 @@ class Pipeline:
         return error
 
     @staticmethod
-    def _decode(answer: _Answer, into: type[T], method: str, url: URL) -> T:
+    def _decode(answer: _Answer, into: type[T], method: str, url: URL, max_items: int | None) -> T:
         def invalid(message: str, errors: list[str]) -> ResponseValidationError:
             body = answer.body.decode("utf-8", errors="replace")
             return ResponseValidationError(
@@ -254,6 +317,12 @@ class Pipeline:
         if get_origin(into) is list and type(payload) is not list:
             # cattrs would iterate an object's keys as if they were the items.
             raise invalid(f"expected a JSON array, got {type(payload).__name__}", [])
+        if max_items is not None and type(payload) is list and len(payload) > max_items:
+            raise invalid(
+                f"the server sent {len(payload):,} items where at most {max_items:,} "
+                "were asked for",
+                [],
+            )
         try:
             return structure(payload, into)  # type: ignore[no-any-return]
         except (cattrs.BaseValidationError, TypeError, ValueError, RecursionError) as exc:

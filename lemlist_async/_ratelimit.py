@@ -45,7 +45,9 @@ class KeyRateLimiter(Protocol):
     ``async with limiter:`` holds a slot around one attempt (from just before it
     is sent until its response headers arrive or it fails). ``pause`` stops every
     caller of the key from starting a request for a while; ``observe`` hands over
-    the rate-limit headers of each response.
+    the rate-limit headers of each response, with the pause that
+    ``X-RateLimit-Remaining: 0`` may cause (already bounded by the caller's
+    ``max_rate_limit_wait``; ``None`` when it must pause nothing).
     """
 
     async def __aenter__(self) -> object: ...
@@ -59,7 +61,7 @@ class KeyRateLimiter(Protocol):
 
     def pause(self, delay: float) -> None: ...
 
-    def observe(self, info: RateLimitInfo, reset_in: float | None) -> None: ...
+    def observe(self, info: RateLimitInfo, pause: float | None) -> None: ...
 
     @property
     def info(self) -> RateLimitInfo | None: ...
@@ -170,20 +172,25 @@ class WindowRateLimiter:
             if self._waiters:
                 self._arm(loop)
 
-    def observe(self, info: RateLimitInfo, reset_in: float | None) -> None:
+    def observe(self, info: RateLimitInfo, pause: float | None) -> None:
         """Record a response's rate-limit headers; pause if someone else spends the key.
 
         ``X-RateLimit-Remaining: 0`` is routine when this limiter runs at the limit
         on its own. It only means *another* consumer is spending the key when the
         server has counted more requests than this limiter holds slots for: every
         request the server counted in its current window still holds its slot
-        here. Only then does the key pause until the server's reset.
+        here. Only then does the key pause, for ``pause`` seconds (until the
+        server's reset; see ``remaining_pause``).
+
+        Args:
+            info: The response's parsed rate-limit headers.
+            pause: Seconds to pause if the key is spent elsewhere; ``None``: never.
         """
         self._info = info
-        if info.remaining != 0 or info.limit is None:
+        if pause is None or info.remaining != 0 or info.limit is None:
             return
         if info.limit - info.remaining > self.busy():
-            self.pause(self.window if reset_in is None else reset_in)
+            self.pause(pause)
 
     def _has_free_slot(self, now: float) -> bool:
         return now >= self._paused_until and self.busy(now) < self.limit
@@ -271,12 +278,12 @@ class _ForeignLimiter:
             self._paused_until = until
             logger.info("rate limit: pausing the key for %.3f s", delay)
 
-    def observe(self, info: RateLimitInfo, reset_in: float | None) -> None:
+    def observe(self, info: RateLimitInfo, pause: float | None) -> None:
         # A foreign limiter cannot tell its own traffic from another consumer's,
         # so an exhausted window always pauses.
         self._info = info
-        if info.remaining == 0:
-            self.pause(self._window if reset_in is None else reset_in)
+        if pause is not None and info.remaining == 0:
+            self.pause(pause)
 
 
 def adapt_limiter(limiter: object) -> KeyRateLimiter:

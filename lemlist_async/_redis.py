@@ -402,7 +402,7 @@ class RedisRateLimiter:
             logger.info("rate limit: pausing the key for %.3f s, in every process", delay)
             self._spawn(self._pause(delay, counted=-1))
 
-    def observe(self, info: RateLimitInfo, reset_in: float | None) -> None:
+    def observe(self, info: RateLimitInfo, pause: float | None) -> None:
         """Record a response's rate-limit headers; pause if someone else spends the key.
 
         ``X-RateLimit-Remaining: 0`` is routine when the processes that share this
@@ -412,11 +412,10 @@ class RedisRateLimiter:
         comparison runs atomically in Redis, from a background task.
         """
         self._info = info
-        if info.remaining != 0 or info.limit is None:
+        if pause is None or info.remaining != 0 or info.limit is None:
             return
-        delay = self.window if reset_in is None else reset_in
-        if delay > 0 and math.isfinite(delay):
-            self._spawn(self._pause(delay, counted=info.limit - info.remaining))
+        if pause > 0 and math.isfinite(pause):
+            self._spawn(self._pause(pause, counted=info.limit - info.remaining))
 
     # -- Redis calls -----------------------------------------------------------------
 

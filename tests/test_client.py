@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import gc
+import gzip
 import logging
+import tracemalloc
 from typing import Any
 
 import aiohttp
@@ -24,6 +28,7 @@ from lemlist_async import (
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ResponseValidationError,
     ServerError,
     WindowRateLimiter,
@@ -76,7 +81,7 @@ async def test_query_parameters(
 
 @pytest.mark.parametrize(
     "hostile",
-    ["x/../../team", "..", ".", "a b?c=d#e", "cam_1/leads", "%2F", "é/ü", "cam_1\\..\\x"],
+    ["x/../../team", "..x", ".a.", "a b?c=d#e", "cam_1/leads", "%2F", "é/ü", "cam_1\\..\\x"],
 )
 async def test_campaign_id_is_one_encoded_path_segment(
     server: ScriptedServer, client: LemlistClient, hostile: str
@@ -97,6 +102,12 @@ async def test_campaign_id_is_one_encoded_path_segment(
     [
         ({"campaign_id": ""}, ValueError),
         ({"campaign_id": "   "}, ValueError),
+        # Dot segments: normalizers turn %2E%2E back into "..", reaching /leads/.
+        ({"campaign_id": ".."}, ValueError),
+        ({"campaign_id": "."}, ValueError),
+        ({"campaign_id": "....."}, ValueError),
+        # A lone surrogate, as a surrogateescape read of stdin makes: no UTF-8 for it.
+        ({"campaign_id": "cam_\udcff"}, ValueError),
         ({"campaign_id": None}, TypeError),
         ({"campaign_id": 5}, TypeError),
         ({"campaign_id": "c", "limit": 0}, ValueError),
@@ -370,3 +381,163 @@ async def test_the_key_is_in_no_exception_of_the_chain(
         for text in (repr(error), str(error), repr(vars(error))):
             assert SENTINEL_KEY not in text
             assert encoded not in text
+
+
+# -- Nothing reachable from an SDK exception holds the key ------------------------------
+
+
+def _reachable(root: BaseException) -> list[object]:
+    """Every object reachable from an exception: args, attributes, cause, context, groups."""
+    seen: dict[int, object] = {}
+    todo: list[tuple[object, int]] = [(root, 0)]
+    while todo:
+        obj, depth = todo.pop()
+        if id(obj) in seen or depth > 8:
+            continue
+        seen[id(obj)] = obj
+        children: list[object] = []
+        if isinstance(obj, BaseException):
+            children += [obj.__cause__, obj.__context__, *obj.args]
+            children += list(getattr(obj, "exceptions", ()))
+        if isinstance(obj, dict):
+            children += [*obj.keys(), *obj.values()]
+        elif isinstance(obj, list | tuple | set | frozenset):
+            children += list(obj)
+        elif not isinstance(obj, str | bytes | int | float | type(None)):
+            with contextlib.suppress(TypeError):
+                children += list(vars(obj).values())
+            for name in getattr(type(obj), "__slots__", ()):
+                children.append(getattr(obj, name, None))
+        todo += [(child, depth + 1) for child in children if child is not None]
+    return list(seen.values())
+
+
+def _assert_no_key(error: BaseException) -> None:
+    encoded = base64.b64encode(f":{SENTINEL_KEY}".encode()).decode()
+    for obj in _reachable(error):
+        text = obj if isinstance(obj, str) else repr(obj)
+        assert SENTINEL_KEY not in text, f"the key is reachable through {type(obj).__name__}"
+        assert encoded not in text, f"the Authorization is reachable through {type(obj).__name__}"
+
+
+async def _garbage_server(reply: bytes) -> asyncio.Server:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 abc Nonsense\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"\x00\x01\x02 not http at all\r\n\r\n",
+    ],
+    ids=["status-line", "content-length", "chunked", "binary"],
+)
+async def test_a_malformed_response_leaves_the_key_unreachable(reply: bytes) -> None:
+    garbage = await _garbage_server(reply)
+    host, port = garbage.sockets[0].getsockname()[:2]
+    try:
+        async with LemlistClient(
+            SENTINEL_KEY, base_url=f"http://{host}:{port}/api", max_retries=0
+        ) as client:
+            with pytest.raises(LemlistError) as caught:
+                await client.get_campaign_leads("cam_1")
+    finally:
+        garbage.close()
+        await garbage.wait_closed()
+    _assert_no_key(caught.value)
+
+
+@pytest.mark.parametrize("status", [302, 400, 401, 404, 429, 500, 503])
+async def test_no_status_error_holds_the_key(server: ScriptedServer, status: int) -> None:
+    server.default = lambda _: web.Response(status=status, text="no")
+    async with LemlistClient(
+        SENTINEL_KEY, base_url=server.base_url, max_retries=0, max_rate_limit_wait=0.01
+    ) as client:
+        with pytest.raises(LemlistError) as caught:
+            await client.get_campaign_leads("cam_1")
+    _assert_no_key(caught.value)
+
+
+# -- Injected sessions and event loops --------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiohttp 3.14 deprecates auth=.
+async def test_an_injected_session_with_auth_is_refused_at_construction() -> None:
+    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth("", "other")) as session:
+        with pytest.raises(ValueError, match="auth="):
+            LemlistClient(SENTINEL_KEY, session=session)
+
+
+def test_a_client_reused_in_a_second_event_loop_says_what_to_do() -> None:
+    client = LemlistClient(SENTINEL_KEY, base_url="http://127.0.0.1:9/api")
+
+    async def first() -> None:
+        await client.__aenter__()
+
+    async def second() -> None:
+        await client.get_campaign_leads("cam_1")
+
+    asyncio.run(first())
+    with pytest.raises(ClientClosedError, match=r"another event loop.*asyncio\.run"):
+        asyncio.run(second())
+
+
+# -- Response size --------------------------------------------------------------------------
+
+
+async def test_a_compressed_bomb_is_refused_early_with_bounded_memory(
+    server: ScriptedServer,
+) -> None:
+    inflated = 64 * 1024 * 1024
+    bomb = gzip.compress(b"[" + b" " * inflated + b"]", compresslevel=9)
+    server.answer(200, bomb, content_type="application/json", headers={"Content-Encoding": "gzip"})
+    cap = 1024 * 1024
+    async with LemlistClient(
+        SENTINEL_KEY, base_url=server.base_url, max_retries=0, max_response_size=cap
+    ) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError) as caught:
+                await client.get_campaign_leads("cam_1")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert caught.value.limit == cap
+    assert caught.value.status == 200
+    assert peak < inflated / 8  # Nowhere near the 64 MiB it would inflate to.
+
+
+async def test_a_body_declared_too_long_is_refused_unread(server: ScriptedServer) -> None:
+    server.answer(200, b"[" + b" " * 5000 + b"]", content_type="application/json")
+    async with LemlistClient(
+        SENTINEL_KEY, base_url=server.base_url, max_retries=0, max_response_size=1000
+    ) as client:
+        with pytest.raises(ResponseTooLargeError, match="max_response_size"):
+            await client.get_campaign_leads("cam_1")
+
+
+async def test_an_error_body_past_the_cap_is_cut_not_refused(server: ScriptedServer) -> None:
+    server.answer(503, "x" * 5000)
+    async with LemlistClient(
+        SENTINEL_KEY, base_url=server.base_url, max_retries=0, max_response_size=1000
+    ) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.get_campaign_leads("cam_1")
+    assert caught.value.body == "x" * 1000
+
+
+@pytest.mark.parametrize(("limit", "sent"), [(2, 3), (None, 501)])
+async def test_a_page_longer_than_asked_is_refused_before_structuring(
+    server: ScriptedServer, client: LemlistClient, limit: int | None, sent: int
+) -> None:
+    server.answer_json([{"_id": f"lea_{i}", "contactId": "c", "state": "x"} for i in range(sent)])
+    with pytest.raises(ResponseValidationError, match=f"sent {sent:,} items"):
+        await client.get_campaign_leads("cam_1", limit=limit)

@@ -31,6 +31,60 @@ def test_missing_key_says_how_to_provide_one(
     assert "api_key=" in str(caught.value)
 
 
+def test_missing_key_tells_unset_from_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEMLIST_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="LEMLIST_API_KEY is not set"):
+        LemlistClient()
+    monkeypatch.setenv("LEMLIST_API_KEY", " ")
+    with pytest.raises(ValueError, match="LEMLIST_API_KEY environment variable is empty"):
+        LemlistClient()
+
+
+SECRET = "sk-SECRET-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"{SECRET}\udcff",  # A stray byte of the environment, read with surrogateescape.
+        f"{SECRET}é",
+        f"{SECRET}\x7f",
+        f"sk {SECRET}",
+        f"sk\t{SECRET}",
+    ],
+)
+def test_a_key_that_cannot_be_sent_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.setenv("LEMLIST_API_KEY", key)
+    for given in (key, None):
+        with pytest.raises(ValueError, match="cannot be sent") as caught:
+            LemlistClient(given)
+        error = caught.value
+        assert error.__cause__ is None
+        assert error.__context__ is None
+        for text in (str(error), repr(error), repr(error.args)):
+            assert SECRET not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://api.lemlist.com/api?access_token={SECRET}",
+        f"https://api.lemlist.com/api#{SECRET}",
+        f"http://example.com/api?key={SECRET}",
+        f"ftp://example.com/api?key={SECRET}",
+        f"example.com/api?key={SECRET}",
+        f"https://:{SECRET}@api.lemlist.com/api",
+    ],
+)
+def test_base_url_errors_never_echo_a_query_fragment_or_credentials(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url") as caught:
+        LemlistClient("k", base_url=url)
+    assert SECRET not in str(caught.value)
+    assert caught.value.__context__ is None
+
+
 def test_key_of_wrong_type() -> None:
     with pytest.raises(TypeError):
         resolve_api_key(123)  # type: ignore[arg-type]

@@ -251,8 +251,12 @@ async def test_state_filters_by_exact_match(
         answer = await fetch(session, leads_url(fake, campaign_id), {"state": state})
         assert answer.json() == expected[:100]
     for state in ("Contacted", "contact", "noSuchState"):
+        # lemlist validates the state: one it does not document is a 400.
         answer = await fetch(session, leads_url(fake, campaign_id), {"state": state})
-        assert (answer.status, answer.json()) == (200, [])
+        assert (answer.status, answer.text) == (400, "Bad params (invalid state parameter)")
+    # A documented state that no lead is in gives an empty page.
+    answer = await fetch(session, leads_url(fake, campaign_id), {"state": "linkedinSendFailed"})
+    assert (answer.status, answer.json()) == (200, [])
 
 
 async def test_state_and_limit_combine(
@@ -724,7 +728,7 @@ async def test_requests_are_recorded(
 ) -> None:
     campaign_id = fake.campaign_ids[0]
     start = now()
-    await fetch(session, leads_url(fake, campaign_id), {"state": "emails sent", "limit": "5"})
+    await fetch(session, leads_url(fake, campaign_id), {"state": "emailsSent", "limit": "5"})
     await asyncio.sleep(0.5)
     await fetch(session, leads_url(fake, "cam_missing"))
     assert fake.requests == [
@@ -733,7 +737,7 @@ async def test_requests_are_recorded(
             method="GET",
             path=f"/api/campaigns/{campaign_id}/leads/",
             raw_path=f"/api/campaigns/{campaign_id}/leads/",
-            query={"state": "emails sent", "limit": "5"},
+            query={"state": "emailsSent", "limit": "5"},
             status=200,
             campaign_id=campaign_id,
             authenticated=True,

@@ -395,3 +395,66 @@ async def test_a_body_nested_too_deep_is_an_item_not_the_end_of_the_fan_out(
             await client.get_leads_for_campaigns(["a", "deep", "b"])
     assert sorted(caught.value.results) == ["a", "b"]
     assert isinstance(caught.value.errors_by_campaign["deep"], ResponseValidationError)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["cam_\udcff", "..", ".", "...", 42, None],
+    ids=["surrogate", "dotdot", "dot", "dots", "int", "none"],
+)
+async def test_any_invalid_id_is_an_item_and_no_success_is_lost(
+    fake: FakeLemlistServer, client: LemlistClient, bad: object
+) -> None:
+    good = fake.campaign_ids[:3]
+    ids: list[object] = [good[0], bad, *good[1:]]
+    with pytest.raises(FanOutError) as caught:
+        await client.get_leads_for_campaigns(ids)  # type: ignore[arg-type]
+    error = caught.value
+    assert set(error.results) == set(good)
+    (only,) = error.errors_by_campaign.values()
+    assert isinstance(only, InvalidCampaignIdError)
+    assert only.__context__ is None
+    items = [item async for item in client.stream_campaign_leads(ids)]  # type: ignore[arg-type]
+    assert sum(1 for i in items if i.ok) == 3
+    assert all(r.raw_path.count("/") == 5 for r in fake.requests)  # /api/campaigns/{id}/leads/
+    assert len(fake.requests) == 6  # The good ids, twice; nothing for the bad one.
+
+
+async def test_an_endless_source_of_seen_ids_does_not_starve_the_loop(
+    fake: FakeLemlistServer, client: LemlistClient
+) -> None:
+    reads = 0
+    cap = 100_000
+
+    def source() -> Iterator[str]:
+        nonlocal reads
+        yield from fake.campaign_ids[:2]
+        while True:  # itertools.cycle of what was already seen, with a safety stop.
+            reads += 1
+            if reads > cap:
+                raise RuntimeError("the fan-out read ids without ever yielding")
+            yield fake.campaign_ids[0]
+
+    stream = client.stream_campaign_leads(source())
+    got: list[CampaignLeads] = []
+
+    async def consume() -> None:
+        async with stream:
+            async for item in stream:
+                got.append(item)
+
+    task = asyncio.create_task(consume())
+    # Each turn of the loop gives the consumer one step. Had it blocked the
+    # loop, this coroutine would only run again once the source gave up.
+    turns = 0
+    while len(got) < 2 and turns < 10_000:
+        await asyncio.sleep(0)
+        turns += 1
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(got) == 2
+    assert 0 < reads < cap
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -20,7 +20,9 @@ from lemlist_async._headers import (
     parse_reset,
     parse_retry_after,
     pause_delay,
+    remaining_pause,
     reset_delay,
+    server_time,
 )
 
 UTC = dt.UTC
@@ -568,3 +570,48 @@ def test_pause_delay_from_a_real_429() -> None:
 def test_naive_now_is_rejected(call: Callable[[dt.datetime], object]) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         call(NOW.replace(tzinfo=None))
+
+
+# -- The server's clock and the pause that Remaining: 0 may cause ---------------------------
+
+
+def test_server_time_reads_the_date_header() -> None:
+    assert server_time("Sun, 06 Dec 2026 04:30:00 GMT") == dt.datetime(
+        2026, 12, 6, 4, 30, tzinfo=dt.UTC
+    )
+    assert server_time(None) is None
+    assert server_time("yesterday") is None
+    assert server_time("Sun Dec 06 2026 04:30:00 GMT+0000") is None  # Not an HTTP date.
+
+
+SKEW_NOW = dt.datetime(2026, 12, 6, 4, 30, tzinfo=dt.UTC)
+
+
+def _spent(reset_in: float | None) -> RateLimitInfo:
+    reset = None if reset_in is None else SKEW_NOW + dt.timedelta(seconds=reset_in)
+    return RateLimitInfo(limit=20, remaining=0, reset=reset)
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        (_spent(1.0), 1.0 + RESET_HEADER_MARGIN),
+        (_spent(None), 2.0),  # No reset: one window.
+        (_spent(-5.0), 0.0),  # Already past.
+        (_spent(59.0 - RESET_HEADER_MARGIN), 59.0),
+        (_spent(3600.0), None),  # A quota or a far-off clock: no pause at all.
+        (_spent(60.5), None),
+        (RateLimitInfo(limit=20, remaining=3, reset=SKEW_NOW), None),
+        (RateLimitInfo(), None),
+    ],
+)
+def test_remaining_pause_is_bounded_by_max_wait(
+    info: RateLimitInfo, expected: float | None
+) -> None:
+    assert remaining_pause(info, now=SKEW_NOW, window=2.0, max_wait=60.0) == expected
+
+
+@given(st.floats(min_value=-1e6, max_value=MAX_HEADER_DELAY), st.floats(0.001, 1e5))
+def test_remaining_pause_never_exceeds_max_wait(reset_in: float, max_wait: float) -> None:
+    pause = remaining_pause(_spent(reset_in), now=SKEW_NOW, window=2.0, max_wait=max_wait)
+    assert pause is None or 0.0 <= pause <= max_wait

@@ -187,3 +187,27 @@ def test_unstructured_leads_structure_back_without_json() -> None:
     assert [type(r["state"]) for r in raw] == [str, str]
     assert converter.structure(raw, list[Lead]) == leads
     assert structure(raw, list[Lead]) == leads
+
+
+def test_unknown_states_take_bounded_memory() -> None:
+    # A server may send any number of distinct strings: Enum's own value map
+    # must not keep them, and the SDK's cache of them stays small.
+    from lemlist_async._constants import UNKNOWN_STATE_CACHED_CHARS, UNKNOWN_STATES_CACHED
+    from lemlist_async._models import _unknown_states
+
+    documented = len(LeadState.__members__)
+    payload = [
+        {"_id": f"lea_{i}", "contactId": "ctc_1", "state": f"brandNew{i}"}
+        for i in range(UNKNOWN_STATES_CACHED * 4)
+    ]
+    leads = structure(payload, list[Lead])
+    huge = LeadState("x" * (UNKNOWN_STATE_CACHED_CHARS * 100))
+    assert [lead.state for lead in leads] == [p["state"] for p in payload]
+    assert not any(lead.state.is_known for lead in leads)
+    assert huge == "x" * (UNKNOWN_STATE_CACHED_CHARS * 100)
+    assert len(LeadState._value2member_map_) == documented
+    assert len(_unknown_states) <= UNKNOWN_STATES_CACHED
+    assert all(len(state) <= UNKNOWN_STATE_CACHED_CHARS for state in _unknown_states)
+    # Equal values stay equal, and compare equal to their strings, cached or not.
+    assert LeadState("brandNew0") == LeadState("brandNew0") == "brandNew0"
+    assert LeadState(huge) == huge

@@ -28,6 +28,7 @@ def test_all_is_pinned() -> None:
         "ProgressHook",
         "RateLimitError",
         "RateLimitInfo",
+        "ResponseTooLargeError",
         "ResponseValidationError",
         "ServerError",
         "WindowRateLimiter",

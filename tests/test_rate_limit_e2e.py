@@ -18,7 +18,7 @@ from aiolimiter import AsyncLimiter
 
 from lemlist_async import Lead, LemlistClient, RateLimitError, ResponseValidationError, converter
 from lemlist_async._constants import RATE_MARGIN
-from lemlist_async.testing import FakeLemlistServer, WindowMode
+from lemlist_async.testing import DROPPED_STATUS, FakeLemlistServer, WindowMode
 
 LATENCY = 0.05
 JITTER = 0.05
@@ -128,8 +128,8 @@ async def test_persistent_429_from_a_quota_ends_in_rate_limit_error() -> None:
 @pytest.mark.looptime
 async def test_dropped_connections_are_retried() -> None:
     async with FakeLemlistServer(seed=5, campaigns=1) as fake:
-        # aiohttp re-sends an idempotent request once by itself when a pooled
-        # connection drops, so two drops make one failed attempt of the SDK.
+        # Each drop is one failed attempt: the SDK's session does not let aiohttp
+        # send it again by itself, so each retry takes a slot of its own.
         fake.drop_next(2)
         async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
             leads = await client.get_campaign_leads(fake.campaign_ids[0])
@@ -162,3 +162,46 @@ async def test_an_application_owned_aiolimiter_plugs_in() -> None:
             assert getattr(c.limiter, "inner", None) is limiter
     assert limiter.has_capacity(2)
     assert not limiter.has_capacity(3)
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("dropped", [1, 3])
+async def test_a_dropped_connection_is_resent_only_under_a_slot_of_its_own(dropped: int) -> None:
+    # The server counts each request, then drops the first ones unanswered.
+    # aiohttp would send each of them once more inside the same call, under the
+    # SDK's one slot: 20 + dropped requests in the first window.
+    async with FakeLemlistServer(seed=9, campaigns=20, latency=LATENCY) as fake:
+        fake.drop_next(dropped)
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            results = await asyncio.gather(
+                *(client.get_campaign_leads(cid) for cid in fake.campaign_ids)
+            )
+            session = client._own_session
+            assert session is not None
+            assert session._retry_connection is False
+    assert len(results) == 20
+    assert fake.count(429) == 0
+    assert fake.max_arrivals_in_window(2.0) <= 20
+    assert len(fake.requests) == 20 + dropped
+
+
+@pytest.mark.looptime
+async def test_many_dropped_connections_never_break_the_limit() -> None:
+    async with FakeLemlistServer(seed=10, campaigns=200, latency=LATENCY, jitter=JITTER) as fake:
+
+        async def drop_along_the_run() -> None:
+            # About one request in 25 is counted, then dropped, all along the run.
+            for _ in range(8):
+                fake.drop_next()
+                await asyncio.sleep(2.5)
+
+        dropper = asyncio.create_task(drop_along_the_run())
+        async with LemlistClient(fake.api_key, base_url=fake.base_url, max_retries=8) as client:
+            results = await asyncio.gather(
+                *(client.get_campaign_leads(cid) for cid in fake.campaign_ids)
+            )
+        await dropper
+    assert len(results) == 200
+    assert fake.count(DROPPED_STATUS) == 8
+    assert fake.count(429) == 0
+    assert fake.max_arrivals_in_window(2.0) <= 20

@@ -145,7 +145,7 @@ async def test_remaining_zero_from_own_traffic_does_not_pause() -> None:
     for _ in range(20):
         async with limiter:
             pass
-    limiter.observe(info(20, 0), reset_in=1.7)
+    limiter.observe(info(20, 0), pause=1.7)
     assert limiter.paused_until() == float("-inf")
     assert limiter.info == info(20, 0)
 
@@ -154,15 +154,24 @@ async def test_remaining_zero_from_another_consumer_pauses_until_reset() -> None
     limiter = WindowRateLimiter(20, WINDOW, margin=0)
     async with limiter:
         pass
-    limiter.observe(info(20, 0), reset_in=1.7)
+    limiter.observe(info(20, 0), pause=1.7)
     assert limiter.paused_until() == pytest.approx(now() + 1.7)
-    limiter.observe(info(20, 0), reset_in=None)  # No reset: one window.
+    limiter.observe(info(20, 0), pause=WINDOW)  # A longer pause extends it.
     assert limiter.paused_until() == pytest.approx(now() + WINDOW)
+
+
+async def test_remaining_zero_with_no_pause_allowed_pauses_nothing() -> None:
+    # The pipeline passes None when the reset is beyond max_rate_limit_wait.
+    limiter = WindowRateLimiter(20, WINDOW, margin=0)
+    async with limiter:
+        pass
+    limiter.observe(info(20, 0), pause=None)
+    assert limiter.paused_until() == float("-inf")
 
 
 async def test_remaining_above_zero_never_pauses() -> None:
     limiter = WindowRateLimiter(20, WINDOW, margin=0)
-    limiter.observe(info(20, 3), reset_in=1.0)
+    limiter.observe(info(20, 3), pause=1.0)
     assert limiter.paused_until() == float("-inf")
 
 

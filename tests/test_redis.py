@@ -243,17 +243,17 @@ async def test_remaining_zero_pauses_everyone_only_when_the_server_counted_more(
     async with here, here:
         pass
     # Two slots busy and the server counted 2 of a limit of 2: our own traffic.
-    here.observe(RateLimitInfo(limit=2, remaining=0), reset_in=0.5)
+    here.observe(RateLimitInfo(limit=2, remaining=0), pause=0.5)
     await here.flush()
     assert await pause_end(redis, here) is None
     assert here.info == RateLimitInfo(limit=2, remaining=0)
     # It counted 3 with two busy: someone else spends the key; everyone pauses.
-    here.observe(RateLimitInfo(limit=3, remaining=0), reset_in=0.5)
+    here.observe(RateLimitInfo(limit=3, remaining=0), pause=0.5)
     await here.flush()
     assert 0.4 < await there.paused_for() <= 0.5
     # No headers, or requests left: nothing to do.
-    here.observe(RateLimitInfo(), reset_in=None)
-    here.observe(RateLimitInfo(limit=20, remaining=5), reset_in=1.0)
+    here.observe(RateLimitInfo(), pause=None)
+    here.observe(RateLimitInfo(limit=20, remaining=5), pause=1.0)
     assert here.calls.pause == 2
 
 
@@ -495,7 +495,7 @@ async def test_the_raw_key_never_reaches_redis_nor_repr(redis: Redis) -> None:
         pass
     await lim.__aenter__()  # One in flight too.
     lim.pause(1.0)
-    lim.observe(RateLimitInfo(limit=3, remaining=0), reset_in=1.0)
+    lim.observe(RateLimitInfo(limit=3, remaining=0), pause=1.0)
     await lim.flush()
     found: list[bytes] = []
     async for key in redis.scan_iter():

@@ -7,6 +7,7 @@ import datetime as dt
 import email.utils
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -22,6 +23,7 @@ from lemlist_async import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    WindowRateLimiter,
 )
 
 from .conftest import ScriptedServer
@@ -271,3 +273,106 @@ async def test_a_redirect_is_not_followed(server: ScriptedServer, client: Lemlis
         await client.get_campaign_leads("cam_1")
     assert caught.value.status == 302
     assert len(server.requests) == 1
+
+
+# -- Every pause is bounded by max_rate_limit_wait, whatever its source -------------------
+
+LEAD = b'[{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned"}]'
+
+
+def _http_date(epoch: float) -> str:
+    return email.utils.formatdate(epoch, usegmt=True)
+
+
+def _paused_for(client: LemlistClient) -> float:
+    limiter = client.limiter
+    assert isinstance(limiter, WindowRateLimiter)
+    return limiter.paused_until() - asyncio.get_running_loop().time()
+
+
+async def test_a_200_with_a_reset_an_hour_away_pauses_nothing(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    now = time.time()
+    server.answer(
+        200,
+        LEAD,
+        content_type="application/json",
+        headers={
+            "Date": _http_date(now),
+            "X-RateLimit-Limit": "20",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": _http_date(now + 3600),
+        },
+    )
+    await client.get_campaign_leads("cam_1")
+    assert _paused_for(client) < 0
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await client.get_campaign_leads("cam_1")
+    assert loop.time() - start < 1.0
+    assert len(server.requests) == 2
+
+
+async def test_a_local_clock_an_hour_behind_does_not_turn_a_reset_into_a_long_pause(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    # lemlist's clock is an hour ahead of ours; its window resets a second later.
+    lemlist_now = int(time.time()) + 3600
+    server.answer(
+        200,
+        LEAD,
+        content_type="application/json",
+        headers={
+            "Date": _http_date(lemlist_now),
+            "X-RateLimit-Limit": "20",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": _http_date(lemlist_now + 1),
+        },
+    )
+    await client.get_campaign_leads("cam_1")
+    # The server counted 20 where this client holds one slot: another consumer
+    # spends the key, so it pauses until the reset: 1 s, plus the header's margin.
+    assert 0 < _paused_for(client) <= 2.0
+
+
+async def test_a_quota_429_raises_at_once_and_pauses_nothing(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    now = time.time()
+    server.answer(
+        429,
+        "Monitoring limit exceeded",
+        headers={
+            "Date": _http_date(now),
+            "Retry-After": "3600",
+            "X-RateLimit-Limit": "20",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": _http_date(now + 3600),
+        },
+    )
+    with pytest.raises(RateLimitError, match="Monitoring limit exceeded") as caught:
+        await client.get_campaign_leads("cam_1")
+    assert caught.value.retry_after == 3600
+    assert len(server.requests) == 1
+    assert _paused_for(client) < 0
+    await client.get_campaign_leads("cam_1")  # The key is not paused for the next caller.
+
+
+async def test_a_429_reset_beyond_max_wait_raises_and_pauses_nothing(
+    server: ScriptedServer, client: LemlistClient
+) -> None:
+    now = time.time()
+    server.answer(
+        429,
+        "Too many requests",
+        headers={
+            "Date": _http_date(now),
+            "X-RateLimit-Limit": "20",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": _http_date(now + 600),
+        },
+    )
+    with pytest.raises(RateLimitError):
+        await client.get_campaign_leads("cam_1")
+    assert _paused_for(client) < 0

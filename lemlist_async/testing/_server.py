@@ -64,6 +64,56 @@ DEFAULT_LIMIT: Final = 100
 AUTH_FAILED_BODY: Final = "The authentication you supplied is incorrect"
 CAMPAIGN_NOT_FOUND_BODY: Final = "Campaign not found"
 BAD_LIMIT_BODY: Final = "Bad params (invalid limit parameter)"
+BAD_STATE_BODY: Final = "Bad params (invalid state parameter)"
+#: The lead states lemlist documents (see lemlist-api.md), kept here rather than
+#: taken from the SDK's ``LeadState``, so that an SDK mistake cannot agree with
+#: itself. A state lemlist does not know gets 400 ``BAD_STATE_BODY``.
+DOCUMENTED_STATES: Final = frozenset(
+    {
+        "imported",
+        "scanned",
+        "skipped",
+        "reviewed",
+        "contacted",
+        "hooked",
+        "attracted",
+        "warmed",
+        "interested",
+        "notInterested",
+        "emailsBounced",
+        "emailsUnsubscribed",
+        "failed",
+        "meetingBooked",
+        "paused",
+        "emailsSent",
+        "emailsOpened",
+        "emailsClicked",
+        "emailsReplied",
+        "emailsInterested",
+        "emailsNotInterested",
+        "emailsFailed",
+        "opportunitiesDone",
+        "aircallDone",
+        "aircallInterested",
+        "aircallNotInterested",
+        "apiDone",
+        "apiInterested",
+        "apiNotInterested",
+        "linkedinVisitDone",
+        "linkedinVisitFailed",
+        "linkedinInviteDone",
+        "linkedinInviteAccepted",
+        "linkedinInviteFailed",
+        "linkedinSent",
+        "linkedinOpened",
+        "linkedinReplied",
+        "linkedinInterested",
+        "linkedinNotInterested",
+        "linkedinSendFailed",
+        "manualInterested",
+        "manualNotInterested",
+    }
+)
 TOO_MANY_REQUESTS_BODY: Final = "Too many requests, please try again later."
 #: Any other path; lemlist (express) answers an HTML page, plain text is enough here.
 ROUTE_NOT_FOUND_BODY: Final = "Not found"
@@ -175,9 +225,10 @@ class FakeLemlistServer:
     2. The request counts against the key's rate limit, whatever happens next.
     3. A queued fault (`fail_next`, `malformed_next`, `drop_next`) answers it.
     4. Over the limit: 429 with ``Retry-After``.
-    5. A path other than the leads route: 404 ``"Not found"``; a bad ``limit``:
-       400; an unknown campaign: 404 ``"Campaign not found"``; else 200 with
-       the campaign's leads, newest first, filtered by ``state``.
+    5. A path other than the leads route: 404 ``"Not found"``; a bad ``limit``,
+       or a ``state`` lemlist does not document: 400; an unknown campaign: 404
+       ``"Campaign not found"``; else 200 with the campaign's leads, newest
+       first, filtered by ``state``.
     6. The request is recorded, then the answer waits ``latency`` plus a
        uniform random ``0..jitter`` seconds.
 
@@ -640,10 +691,13 @@ class FakeLemlistServer:
         limit = _parse_limit(request.query.get("limit"))
         if limit is None:
             return _text_response(400, BAD_LIMIT_BODY, headers), False
+        state = request.query.get("state")
+        if state is not None and state not in DOCUMENTED_STATES:
+            return _text_response(400, BAD_STATE_BODY, headers), False
         campaign = self._campaigns.get(campaign_id)
         if campaign is None:
             return _text_response(404, CAMPAIGN_NOT_FOUND_BODY, headers), False
-        body = campaign.body(request.query.get("state"), limit)
+        body = campaign.body(state, limit)
         return web.Response(body=body, content_type="application/json", headers=headers), False
 
 

@@ -1,0 +1,151 @@
+"""Every public value pickles, deep-copies and compares by value, in one place.
+
+Users hand models, results and errors across processes (a ``ProcessPoolExecutor``
+returns them pickled), so each must come back equal to what was sent. The list
+of samples is checked against ``__all__``: a new public value type that is not
+sampled here fails the suite.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import enum
+import pickle
+from typing import Any
+
+import attrs
+import pytest
+
+import lemlist_async
+import lemlist_async.redis
+from lemlist_async import (
+    APIConnectionError,
+    APITimeoutError,
+    CampaignLeads,
+    ClientClosedError,
+    FanOutError,
+    InvalidCampaignIdError,
+    Lead,
+    LeadState,
+    LemlistError,
+    RateLimitInfo,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    ServerError,
+    converter,
+)
+from lemlist_async._errors import error_for_response
+from lemlist_async._models import Extra
+from lemlist_async.redis import RateLimiterUnavailableError, RedisCalls
+
+
+def _lead(index: int, **extra: Any) -> Lead:
+    payload = {"_id": f"lea_{index}", "contactId": f"ctc_{index}", "state": "scanned", **extra}
+    return converter.structure(payload, Lead)
+
+
+def _samples() -> list[object]:
+    not_found = error_for_response(
+        404, method="GET", url="u", body="Campaign not found", headers={"X-A": "1"}
+    )
+    statuses = [
+        error_for_response(status, method="GET", url="u", body="words", headers={})
+        for status in (400, 401, 402, 403, 405, 409)
+    ]
+    limited = error_for_response(
+        429, method="GET", url="u", body="Too many", headers={"Retry-After": "2"}, retry_after=2.0
+    )
+    plain = _lead(1)
+    rich = _lead(2, email="a@b.c", custom={"nested": [1, 2]})
+    return [
+        plain,
+        rich,
+        Lead(id="lea_3", contact_id="ctc_3", state=LeadState.INTERESTED, extra={"k": "v"}),
+        LeadState.SCANNED,
+        LeadState("aStateNobodyDocumented"),
+        Extra({"k": [1]}),
+        RateLimitInfo(
+            limit=20, remaining=0, reset=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), retry_after=1.5
+        ),
+        CampaignLeads("cam_1", [plain, rich], None),
+        CampaignLeads("cam_2", None, not_found),
+        not_found,
+        *statuses,
+        limited,
+        ServerError("boom", status=503, method="GET", url="u", body="boom"),
+        APIConnectionError("refused", method="GET", url="u"),
+        APITimeoutError("slow", method="GET", url="u"),
+        ResponseValidationError("bad", status=200, method="GET", url="u", body="x", errors=["e"]),
+        ResponseTooLargeError("big", status=200, method="GET", url="u", limit=10),
+        ClientClosedError("closed"),
+        LemlistError("the root"),
+        InvalidCampaignIdError("empty"),
+        FanOutError("1 of 2 campaigns failed", {"cam_x": not_found}, {"cam_y": [plain, rich]}),
+        RateLimiterUnavailableError("redis is away"),
+        RedisCalls(acquire=3, granted=2, complete=2),
+    ]
+
+
+SAMPLES = _samples()
+
+
+def _value_types() -> set[type]:
+    found: set[type] = set()
+    for module in (lemlist_async, lemlist_async.redis):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not isinstance(obj, type):
+                continue
+            if issubclass(obj, BaseException | enum.Enum) or attrs.has(obj):
+                found.add(obj)
+    return found
+
+
+def test_every_public_value_type_is_sampled() -> None:
+    sampled = {type(sample) for sample in SAMPLES}
+    assert _value_types() - sampled == set()
+
+
+@pytest.mark.parametrize("value", SAMPLES, ids=lambda v: type(v).__name__)
+def test_pickles_and_compares_by_value(value: object) -> None:
+    clone = pickle.loads(pickle.dumps(value))  # noqa: S301 - our own bytes
+    assert type(clone) is type(value)
+    assert clone == value
+    assert not clone != value  # noqa: SIM202 - __ne__ too, not only __eq__
+    if isinstance(value, BaseException):
+        assert str(clone) == str(value)
+        assert hash(clone) == hash(value)
+
+
+@pytest.mark.parametrize("value", SAMPLES, ids=lambda v: type(v).__name__)
+def test_deep_copies_and_compares_by_value(value: object) -> None:
+    clone = copy.deepcopy(value)
+    assert type(clone) is type(value)
+    assert clone == value
+
+
+def test_values_that_differ_compare_unequal() -> None:
+    a = ServerError("boom", status=503, method="GET", url="u", body="boom")
+    b = ServerError("boom", status=502, method="GET", url="u", body="boom")
+    assert a != b
+    assert _lead(1) != _lead(1, email="x")
+    assert APIConnectionError("x", method="GET", url="u") != APITimeoutError(
+        "x", method="GET", url="u"
+    )
+
+
+def test_extra_is_read_only_and_equals_a_dict() -> None:
+    lead = _lead(1, email="a@b.c")
+    assert lead.extra == {"email": "a@b.c"}
+    with pytest.raises(TypeError):
+        lead.extra["email"] = "other"  # type: ignore[index]
+    assert _lead(2).extra == {}
+
+
+def test_fan_out_error_survives_a_process_boundary_with_its_results() -> None:
+    error = next(s for s in SAMPLES if isinstance(s, FanOutError))
+    clone = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert clone.results == error.results
+    assert clone.errors_by_campaign == error.errors_by_campaign
+    assert list(clone.exceptions) == list(error.exceptions)
