@@ -32,7 +32,9 @@ others queue behind it first in, first out. A refused acquire sleeps exactly
 until the earliest instant a slot could free (or the pause ends), never less
 than ``REDIS_MIN_POLL``: no busy loop. Uncontended, a request costs two Redis
 calls (acquire, complete). If Redis cannot be reached the limiter raises
-``RateLimiterUnavailableError`` and nothing is sent: it fails closed.
+``RateLimiterUnavailableError`` and nothing is sent: it fails closed. The
+waiters queued behind a Redis call that fails fail with it, so with Redis hung
+none waits for it longer than about one ``timeout``.
 """
 
 from __future__ import annotations
