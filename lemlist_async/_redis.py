@@ -32,7 +32,9 @@ others queue behind it first in, first out. A refused acquire sleeps exactly
 until the earliest instant a slot could free (or the pause ends), never less
 than ``REDIS_MIN_POLL``: no busy loop. Uncontended, a request costs two Redis
 calls (acquire, complete). If Redis cannot be reached the limiter raises
-``RateLimiterUnavailableError`` and nothing is sent: it fails closed.
+``RateLimiterUnavailableError`` and nothing is sent: it fails closed. The
+waiters queued behind a Redis call that fails fail with it, so with Redis hung
+none waits for it longer than about one ``timeout``.
 """
 
 from __future__ import annotations
@@ -281,6 +283,9 @@ class RedisRateLimiter:
         # One coroutine talks to Redis for the waiters at a time; asyncio.Lock
         # queues the others first in, first out, and lets a cancelled one leave.
         self._turn = asyncio.Lock()
+        # The error of the latest turn that found Redis unavailable: a waiter
+        # that queued before it fails with it (see __aenter__).
+        self._outage: RateLimiterUnavailableError | None = None
         # Ids of this process's slots in flight, oldest first. Any of them can be
         # completed by any request: they differ only in their lease's end, so the
         # oldest goes first and the longest-running request keeps a later lease.
@@ -349,7 +354,24 @@ class RedisRateLimiter:
 
     async def __aenter__(self) -> None:
         loop = asyncio.get_running_loop()
+        # Redis unavailable: the waiter holding the turn fails after at most one
+        # timeout, and every waiter that was queued behind it by then fails with
+        # the same cause instead of asking in turn (with Redis hung, the k-th
+        # waiter would fail only after k timeouts). They shared that outage: the
+        # call that failed was made for all of them, one at a time being how the
+        # limiter avoids a herd of calls. A waiter that comes after the failure
+        # asks afresh, as Redis may be back. So a waiter fails as soon as the
+        # call in flight (or the next one) has failed, at most one timeout after
+        # it started; the queue stays FIFO with one call in flight; and no slot
+        # is taken by the waiters that fail without asking. (A deadline per
+        # waiter would not do: a waiter may queue for many windows while Redis
+        # is healthy and the key is at its limit, so only its wait for a Redis
+        # call may be bounded, and that call is the holder's.)
+        seen = self._outage
         async with self._turn:
+            outage = self._outage
+            if outage is not seen and outage is not None:
+                raise RateLimiterUnavailableError(*outage.args) from outage.__cause__
             while True:
                 pause = self._paused_until - loop.time()
                 if pause > 0:
@@ -357,7 +379,11 @@ class RedisRateLimiter:
                     await asyncio.sleep(pause)
                     continue
                 slot = self._next_slot()
-                wait = await self._ask(slot)
+                try:
+                    wait = await self._ask(slot)
+                except RateLimiterUnavailableError as exc:
+                    self._outage = exc
+                    raise
                 if wait is None:
                     if self._paused_until > loop.time():
                         # pause() came while Redis was granting: the slot is

@@ -432,6 +432,58 @@ async def test_a_redis_that_never_answers_fails_closed_after_the_timeout() -> No
         await black_hole.wait_closed()
 
 
+@contextlib.contextmanager
+def stopped(server: RedisServer) -> Iterator[None]:
+    """``redis-server`` frozen by SIGSTOP: it accepts connections and answers nothing."""
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+
+
+async def _fails_closed(lim: RedisRateLimiter, started: float) -> float:
+    """Seconds from ``started`` until ``lim`` refused a slot for want of Redis."""
+    with pytest.raises(RateLimiterUnavailableError) as caught:
+        async with lim:
+            pytest.fail("a slot without Redis")
+    assert isinstance(caught.value.__cause__, TimeoutError)
+    return asyncio.get_running_loop().time() - started
+
+
+async def test_callers_queued_behind_a_hung_redis_all_fail_within_one_timeout() -> None:
+    timeout = 0.5
+    loop = asyncio.get_running_loop()
+    with running_redis_server() as own:  # Its own server: this one gets frozen.
+        client = Redis.from_url(own.url)
+        lim = RedisRateLimiter(client, KEY, timeout=timeout, lease=30.0)
+        try:
+            async with lim:  # Connected, scripts loaded: only the hang differs below.
+                pass
+            asked = lim.calls.acquire
+            with stopped(own):
+                started = loop.time()
+                elapsed = await asyncio.gather(*(_fails_closed(lim, started) for _ in range(20)))
+                # The 20 shared the outage of one Redis call: none waited for the
+                # timeouts of those queued before it.
+                assert max(elapsed) < 2 * timeout, sorted(elapsed)
+                assert lim.calls.acquire == asked + 1
+                # A caller that comes after the failure asks Redis afresh (it may be back).
+                await _fails_closed(lim, loop.time())
+                assert lim.calls.acquire == asked + 2
+            # Redis is back: the next caller gets a slot.
+            async with lim:
+                pass
+            await lim.flush()
+            # No slot left to its lease by the calls that timed out: every one
+            # still held is a completed one, freed a window from now.
+            now = await redis_now(client)
+            assert all(s <= now + 2.0 + 0.005 for s in await scores(client, lim))
+            assert not lim._in_flight
+        finally:
+            await client.aclose()
+
+
 async def test_a_slot_that_cannot_be_completed_is_left_to_its_lease(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
