@@ -46,9 +46,14 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[:1])
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package, the tests and this file."""
+    """mypy --strict over the package, the tests and this file; pyright's type completeness.
+
+    ``pyright --verifytypes`` checks that every name a user can reach has a declared
+    type (100% is required); ``--ignoreexternal`` leaves other packages' types out.
+    """
     session.install("-e", ".[test,typecheck]", "nox")
     session.run("mypy")
+    session.run("pyright", "--verifytypes", "lemlist_async", "--ignoreexternal")
 
 
 @nox.session(python=PYTHONS)
