@@ -16,8 +16,8 @@ from sphinx.application import Sphinx
 import lemlist_async
 
 project = "lemlist-async"
-author = "lemlist-async contributors"
-copyright = "lemlist-async contributors"
+author = "The lemlist-async authors"
+copyright = "2026, The lemlist-async authors"
 release = lemlist_async.__version__
 version = release
 
