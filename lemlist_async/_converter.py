@@ -113,7 +113,7 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
 
 #: The SDK's converter. Public through ``lemlist_async.converter`` for callers
 #: who store models and load them back.
-converter = _make_converter(detailed=True)
+converter: cattrs.Converter = _make_converter(detailed=True)
 
 # The same rules without detailed validation, several times faster. Payloads go
 # through it first; only one that fails is run again through ``converter`` to

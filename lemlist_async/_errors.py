@@ -233,7 +233,7 @@ class ResponseValidationError(LemlistError):
         self.method = method
         self.url = url
         self.body = body
-        self.errors = list(errors)
+        self.errors: list[str] = list(errors)
 
     def __str__(self) -> str:
         detail = "; ".join(self.errors[:5])

@@ -95,8 +95,8 @@ class WindowRateLimiter:
         check_seconds(window, "window")
         check_seconds(margin, "margin", allow_zero=True)
         self.limit = limit
-        self.window = float(window)
-        self.margin = float(margin)
+        self.window: float = float(window)
+        self.margin: float = float(margin)
         self._in_flight = 0
         # Loop times at which finished requests give their slot back, ascending
         # because requests finish in loop-time order.

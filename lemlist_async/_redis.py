@@ -263,10 +263,10 @@ class RedisRateLimiter:
         check_seconds(lease, "lease")
         check_seconds(timeout, "timeout")
         self.limit = limit
-        self.window = float(window)
-        self.margin = float(margin)
-        self.lease = float(lease)
-        self.timeout = float(timeout)
+        self.window: float = float(window)
+        self.margin: float = float(margin)
+        self.lease: float = float(lease)
+        self.timeout: float = float(timeout)
         self._redis = redis
         prefix = f"{REDIS_KEY_PREFIX}:{{{key_fingerprint(resolve_api_key(api_key))}}}"
         self._prefix = prefix

@@ -51,8 +51,8 @@ def test_importing_the_sdk_pulls_in_no_optional_or_test_modules() -> None:
 
     code = (
         "import sys, lemlist_async; "
-        "bad = [m for m in ('aioresponses', 'pytest', 'orjson', 'redis', 'lemlist_async.testing') "
-        "if m in sys.modules]; print(bad)"
+        "bad = [m for m in ('aioresponses', 'aiolimiter', 'pytest', 'orjson', 'redis', "
+        "'lemlist_async.testing') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
