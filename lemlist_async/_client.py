@@ -282,9 +282,12 @@ class LemlistClient:
         The ids are read lazily, duplicates are fetched once, and at most
         ``concurrency`` fetches are in flight; the rate limiter schedules them. A
         failed campaign is an item whose ``error`` is set, never the end of the
-        stream. Items come in completion order. Leaving the loop early or cancelling
-        the caller cancels the fetches in flight; use ``async with`` around the
-        stream to also wait for them to unwind.
+        stream. Items come in completion order. Cancelling the caller, or an
+        exception in the loop, cancels the fetches in flight, and so does
+        ``break`` out of a loop over the call itself (the stream is dropped
+        there). A stream kept in a variable cannot know that you stopped reading:
+        hold it in ``async with`` (or call ``aclose()``) so that ``break`` stops
+        the fetches at once and waits for them to unwind.
 
         Args:
             campaign_ids: Any iterable or async iterable of campaign ids.

@@ -107,9 +107,11 @@ class FanOutError(ExceptionGroup[LemlistError], LemlistError):
 class CampaignLeadsStream(AsyncIterator[CampaignLeads]):
     """The async iterator ``LemlistClient.stream_campaign_leads`` returns.
 
-    Use it with ``async for``. Leaving the loop early, an exception in its body or
-    cancelling the task cancels the fetches in flight; ``async with`` (or
-    ``await stream.aclose()``) also waits for them to finish unwinding.
+    Use it with ``async for``. An exception in the loop's body or cancelling the
+    task cancels the fetches in flight, and so does ``break`` when nothing else
+    refers to the stream. A stream kept in a variable runs its fetches in flight
+    to their end unless it is closed: hold it in ``async with`` (or call
+    ``await stream.aclose()``), which also waits for them to finish unwinding.
     """
 
     def __init__(
