@@ -15,6 +15,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ConflictError,
     InvalidCampaignIdError,
     LemlistError,
     NotFoundError,
@@ -27,8 +28,24 @@ from ._errors import (
 )
 from ._fanout import CampaignLeads, CampaignLeadsStream, FanOutError, ProgressHook
 from ._headers import RateLimitInfo
-from ._models import Lead, LeadState
+from ._models import (
+    Campaign,
+    CampaignCreator,
+    CampaignReport,
+    CampaignSender,
+    CampaignStats,
+    CampaignStatsBatch,
+    CampaignStatus,
+    EmailStatus,
+    ExportedLead,
+    Lead,
+    LeadState,
+    OpenStrEnum,
+    StepStats,
+)
+from ._pagination import Page, Pager
 from ._ratelimit import KeyRateLimiter, WindowRateLimiter
+from ._resources import Campaigns
 from ._version import __version__
 
 __all__ = [
@@ -37,9 +54,20 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "Campaign",
+    "CampaignCreator",
     "CampaignLeads",
     "CampaignLeadsStream",
+    "CampaignReport",
+    "CampaignSender",
+    "CampaignStats",
+    "CampaignStatsBatch",
+    "CampaignStatus",
+    "Campaigns",
     "ClientClosedError",
+    "ConflictError",
+    "EmailStatus",
+    "ExportedLead",
     "FanOutError",
     "InvalidCampaignIdError",
     "KeyRateLimiter",
@@ -48,6 +76,9 @@ __all__ = [
     "LemlistClient",
     "LemlistError",
     "NotFoundError",
+    "OpenStrEnum",
+    "Page",
+    "Pager",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "ProgressHook",
@@ -56,6 +87,7 @@ __all__ = [
     "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
+    "StepStats",
     "WindowRateLimiter",
     "__version__",
     "converter",

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterable, Iterable
+import contextlib
+import functools
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiohttp
-from yarl import URL
+import attrs
 
 from ._config import auth_headers, key_fingerprint, resolve_api_key, validate_base_url
 from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
     FANOUT_CONCURRENCY,
-    LEADS_LIMIT_MAX,
     MAX_RATE_LIMIT_WAIT,
     MAX_RESPONSE_SIZE,
     MAX_RETRIES,
 )
 from ._constants import RATE_LIMIT as _RATE_LIMIT
-from ._errors import ClientClosedError, LemlistError
+from ._errors import LemlistError
 from ._fanout import CampaignLeadsStream, FanOutError, ProgressHook
 from ._headers import RateLimitInfo
 from ._models import Lead, LeadState
@@ -34,15 +34,26 @@ from ._params import (
     check_retries,
     check_seconds,
     check_state,
-    path_segment,
 )
-from ._pipeline import Pipeline
-from ._ratelimit import KeyRateLimiter, WindowRateLimiter, adapt_limiter, shared_limiter
+from ._ratelimit import KeyRateLimiter, WindowRateLimiter
+from ._request import Request
+from ._resources import Campaigns
 from ._retry import RetryPolicy
+from ._session import SharedSession, check_rate_limit, check_session
 
 __all__ = ["LemlistClient"]
 
+T = TypeVar("T")
+
 RateLimitSetting = int | WindowRateLimiter | KeyRateLimiter | AbstractAsyncContextManager[Any]
+
+
+@attrs.frozen
+class _CallOptions:
+    """Per-call options a client applies to every request (see ``with_options``)."""
+
+    max_retries: int | None = None
+    deadline: float | None = None
 
 
 class LemlistClient:
@@ -92,48 +103,86 @@ class LemlistClient:
         max_response_size: int = MAX_RESPONSE_SIZE,
     ) -> None:
         key = resolve_api_key(api_key)
-        self._base_url = validate_base_url(base_url)
-        self._base = str(self._base_url)
-        self._key_id = key_fingerprint(key)
-        self._headers = auth_headers(key)
-        self._timeout = check_seconds(timeout, "timeout")
-        if session is not None:
-            _check_session(session)
-        self._injected_session = session
-        self._own_session: aiohttp.ClientSession | None = None
-        self._rate_limit = _check_rate_limit(rate_limit)
-        self._retry = RetryPolicy(max_retries=max_retries, max_wait=max_rate_limit_wait)
-        self._max_response_size = check_count(max_response_size, "max_response_size", minimum=1)
-        self._pipeline: Pipeline | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
+        base = str(validate_base_url(base_url))
+        self._shared = SharedSession(
+            base_url=base,
+            headers=auth_headers(key),
+            timeout=check_seconds(timeout, "timeout"),
+            session=None if session is None else check_session(session),
+            rate_limit=check_rate_limit(rate_limit, _RATE_LIMIT),
+            key_id=key_fingerprint(key),
+            retry=RetryPolicy(max_retries=max_retries, max_wait=max_rate_limit_wait),
+            max_response_size=check_count(max_response_size, "max_response_size", minimum=1),
+        )
+        self._options = _CallOptions()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<LemlistClient {self._base!r} {state}>"
+        state = "closed" if self.closed else "open"
+        return f"<LemlistClient {self.base_url!r} {state}>"
 
     @property
     def base_url(self) -> str:
         """The API root every path is appended to."""
-        return self._base
+        return self._shared.base_url
 
     @property
     def closed(self) -> bool:
-        """Whether ``close()`` was called."""
-        return self._closed
+        """Whether ``close()`` was called (on this client or one it shares a session with)."""
+        return self._shared.closed
 
     @property
-    def rate_limit(self) -> RateLimitInfo | None:
-        """The key's rate-limit state from the latest response, or None before any."""
-        return None if self._pipeline is None else self._pipeline.limiter.info
+    def latest_rate_limit(self) -> RateLimitInfo | None:
+        """The key's rate-limit headers in the latest response, or None before any."""
+        pipeline = self._shared.pipeline
+        return None if pipeline is None else pipeline.limiter.info
 
     @property
     def limiter(self) -> KeyRateLimiter | None:
         """The rate limiter in use, or None before the first request."""
-        return None if self._pipeline is None else self._pipeline.limiter
+        pipeline = self._shared.pipeline
+        return None if pipeline is None else pipeline.limiter
+
+    def with_options(
+        self, *, max_retries: int | None = None, deadline: float | None = None
+    ) -> LemlistClient:
+        """A client that applies these options to every call, sharing this one's session.
+
+        ::
+
+            patient = client.with_options(max_retries=8, deadline=120)
+            campaign = await patient.campaigns.get("cam_...")
+
+        The new client shares the session, the rate limiter and the lifecycle:
+        closing either closes both. Options left None keep this client's.
+
+        Args:
+            max_retries: Retries after a failure that may be retried.
+            deadline: Seconds for each whole call, waits and retries included.
+
+        Returns:
+            A new ``LemlistClient``.
+
+        Raises:
+            ValueError, TypeError: An out-of-range option.
+        """
+        options = _CallOptions(
+            max_retries=self._options.max_retries
+            if max_retries is None
+            else check_retries(max_retries),
+            deadline=self._options.deadline if deadline is None else check_deadline(deadline),
+        )
+        derived = object.__new__(LemlistClient)
+        derived._shared = self._shared
+        derived._options = options
+        return derived
+
+    @functools.cached_property
+    def campaigns(self) -> Campaigns:
+        """Campaigns: list, get, leads, export, statistics and reports."""
+        return Campaigns(self)
 
     async def __aenter__(self) -> Self:
-        self._ensure_pipeline()
+        self._shared.ensure_pipeline()
         return self
 
     async def __aexit__(
@@ -149,60 +198,19 @@ class LemlistClient:
 
         Idempotent. Using the client afterwards raises ``ClientClosedError``.
         """
-        self._closed = True
-        session, self._own_session = self._own_session, None
-        if session is not None:
-            await session.close()
+        await self._shared.close()
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise ClientClosedError("this LemlistClient is closed; create a new one")
-        if self._injected_session is not None:
-            if self._injected_session.closed:
-                raise ClientClosedError(
-                    "the aiohttp session given to this LemlistClient is closed; "
-                    "keep it open while the client is in use"
-                )
-            return self._injected_session
-        if self._own_session is None:
-            # Created here, inside the running loop, never in __init__.
-            session = aiohttp.ClientSession()
-            _no_silent_resend(session)
-            self._own_session = session
-        return self._own_session
+    async def _send(self, request: Request[T]) -> T:
+        pipeline = self._shared.ensure_pipeline()
+        return await pipeline.send(
+            request, max_retries=self._options.max_retries, deadline=self._options.deadline
+        )
 
-    def _ensure_pipeline(self) -> Pipeline:
-        if self._closed:
-            raise ClientClosedError("this LemlistClient is closed; create a new one")
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif loop is not self._loop:
-            # Its session and limiter belong to the first loop, which aiohttp would
-            # report as a bare "Event loop is closed" at best.
-            raise ClientClosedError(
-                "this LemlistClient was first used in another event loop (an earlier "
-                "asyncio.run() call, or another thread); create one client per event "
-                "loop, inside the coroutine that asyncio.run() runs"
-            )
-        if self._pipeline is None:
-            self._pipeline = Pipeline(
-                session=self._session,
-                headers=self._headers,
-                timeout=self._timeout,
-                limiter=self._resolve_limiter(),
-                retry=self._retry,
-                max_response_size=self._max_response_size,
-            )
-        return self._pipeline
-
-    def _resolve_limiter(self) -> KeyRateLimiter:
-        setting = self._rate_limit
-        if isinstance(setting, int):
-            # Shared per key and loop, so a client per web request cannot
-            # multiply the rate.
-            return shared_limiter(self._key_id, setting)
-        return setting
+    @contextlib.asynccontextmanager
+    async def _stream(self, request: Request[Any]) -> AsyncIterator[aiohttp.ClientResponse]:
+        pipeline = self._shared.ensure_pipeline()
+        async with pipeline.stream(request, max_retries=self._options.max_retries) as response:
+            yield response
 
     async def get_campaign_leads(
         self,
@@ -241,24 +249,12 @@ class LemlistClient:
             ResponseValidationError: The body is not a list of leads.
             ClientClosedError: The client was closed.
         """
-        segment = path_segment(campaign_id, "campaign_id")
-        params: dict[str, str] = {}
-        if (state_value := check_state(state)) is not None:
-            params["state"] = state_value
-        if (limit_value := check_limit(limit)) is not None:
-            params["limit"] = limit_value
         retries = check_retries(max_retries)
         call_deadline = check_deadline(deadline)
-        pipeline = self._ensure_pipeline()
-        url = URL(f"{self._base}/campaigns/{segment}/leads/", encoded=True)
-        return await pipeline.get(
-            url,
-            list[Lead],
-            params=params,
-            max_retries=retries,
-            deadline=call_deadline,
-            max_items=LEADS_LIMIT_MAX if limit is None else limit,
-        )
+        client = self
+        if retries is not None or call_deadline is not None:
+            client = self.with_options(max_retries=retries, deadline=call_deadline)
+        return await client.campaigns.leads(campaign_id, state=state, limit=limit)
 
     def stream_campaign_leads(
         self,
@@ -311,7 +307,7 @@ class LemlistClient:
         check_state(state)
         check_limit(limit)
         width = FANOUT_CONCURRENCY if concurrency is None else check_concurrency(concurrency)
-        self._ensure_pipeline()
+        self._shared.ensure_pipeline()
 
         async def fetch(campaign_id: str) -> list[Lead]:
             return await self.get_campaign_leads(campaign_id, state=state, limit=limit)
@@ -363,44 +359,3 @@ class LemlistClient:
                 results,
             )
         return results
-
-
-def _check_session(session: object) -> None:
-    if not isinstance(session, aiohttp.ClientSession):
-        raise TypeError(f"session must be an aiohttp.ClientSession, not {type(session).__name__}")
-    if session.auth is not None:
-        # aiohttp refuses a request that has both, with a bare ValueError on
-        # every call: better said once, here.
-        raise ValueError(
-            "the session has an auth= of its own, and lemlist-async sends the key in "
-            "its own Authorization header; create the session without auth="
-        )
-
-
-def _no_silent_resend(session: aiohttp.ClientSession) -> None:
-    """Stop aiohttp's silent resend of an idempotent request on a closed keep-alive connection.
-
-    aiohttp sends such a request a second time, inside one call, when a pooled
-    connection turns out to be closed; that second request would go out under
-    the one rate-limit slot of the first, which the server may already have
-    counted. The pipeline's own retry takes a slot for every attempt instead.
-    aiohttp has no public switch for it (aio-libs/aiohttp#10790); its own test
-    client turns it off through this attribute (aiohttp.test_utils.TestClient).
-    """
-    if hasattr(session, "_retry_connection"):
-        session._retry_connection = False
-
-
-def _check_rate_limit(setting: object) -> int | KeyRateLimiter:
-    if setting is None:
-        return _RATE_LIMIT
-    if isinstance(setting, bool):
-        raise TypeError("rate_limit must be an int, a limiter, or None; not a bool")
-    if isinstance(setting, int):
-        if not 1 <= setting <= _RATE_LIMIT:
-            raise ValueError(
-                f"rate_limit must be from 1 to {_RATE_LIMIT} requests per 2 s "
-                f"(lemlist's limit), got {setting}"
-            )
-        return setting
-    return adapt_limiter(setting)

@@ -15,6 +15,9 @@ DEFAULT_BASE_URL: Final = "https://api.lemlist.com/api"
 API_KEY_ENV_VAR: Final = "LEMLIST_API_KEY"
 #: Seconds for one attempt: connect, send, response headers and body.
 DEFAULT_TIMEOUT: Final = 30.0
+#: Seconds to get a connection, within the attempt's timeout. A connect that
+#: fails has sent nothing, so even a write may be tried again after it.
+CONNECT_TIMEOUT: Final = 10.0
 #: Most bytes of one response body, decompressed, that the client reads. A page
 #: of 500 leads is about 100 kB; this leaves room for pages a hundred times
 #: fatter, and stops a runaway or compressed "bomb" body long before memory does.
@@ -32,6 +35,19 @@ LEADS_LIMIT_MAX: Final = 500
 #: stays bounded whatever strings the server sends.
 UNKNOWN_STATES_CACHED: Final = 256
 UNKNOWN_STATE_CACHED_CHARS: Final = 64
+
+# -- Campaigns ------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-many-campaigns
+CAMPAIGNS_PAGE_MAX: Final = 100
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-batch-campaign-stats
+STATS_BATCH_MAX: Final = 100
+#: Ids per Get Campaign Reports request. lemlist documents no bound, but the ids
+#: travel in the URL, and proxies commonly refuse URLs past 8 KiB: 100 ids of
+#: about 21 characters keep it near 2 KiB.
+REPORTS_IDS_PER_REQUEST: Final = 100
+#: An export is every lead of a campaign in one body: 100,000 leads with ten
+#: custom variables come to about 60 MB, past the default per-response cap.
+EXPORT_MAX_RESPONSE_SIZE: Final = 1024 * 1024 * 1024
 
 # -- Rate limit -----------------------------------------------------------------
 # https://developer.lemlist.com/api-reference#rate-limit : 20 requests per 2 s per key.

@@ -6,13 +6,17 @@ Configured once, at import:
   hook factory, so a model declares a rename where the field is and nowhere else;
 - a model's ``extra`` field collects the payload's unknown members, so new fields
   from lemlist survive a round trip;
-- strings are strict: ``5`` or ``None`` never silently become ``"5"`` or ``"None"``;
+- strings, integers and booleans are strict: ``5`` or ``None`` never silently
+  become ``"5"`` or ``"None"``, nor ``"yes"`` ``True``;
+- timestamps become aware datetimes (ISO 8601; one without an offset is UTC);
+- every ``OpenStrEnum`` takes values it does not list;
 - detailed validation is on, so a payload that does not fit reports the path of
   every bad field (see ``validation_errors``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, get_args, get_origin
 
@@ -22,12 +26,10 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from cattrs.v import format_exception
 
 from ._fastpath import list_structurer
-from ._models import WIRE_NAME, LeadState
+from ._models import EXTRA as _EXTRA
+from ._models import WIRE_NAME, OpenStrEnum
 
 __all__ = ["converter", "structure", "validation_errors"]
-
-#: The attribute of a model that keeps unknown payload members.
-_EXTRA = "extra"
 
 
 def _strict_str(value: object, _: type[str]) -> str:
@@ -77,7 +79,8 @@ def _structure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any, Any],
 
 
 def _unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], dict[str, Any]]:
-    base = make_dict_unstructure_fn(cls, conv, **_overrides(cls))
+    # Absent members stay absent: a None default is not sent back as null.
+    base = make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **_overrides(cls))
     if not any(f.name == _EXTRA for f in attrs.fields(cls)):
         return base
 
@@ -88,24 +91,56 @@ def _unstructure_factory(cls: Any, conv: cattrs.Converter) -> Callable[[Any], di
     return unstructure
 
 
-def _structure_lead_state(value: object, _: type[LeadState]) -> LeadState:
-    # Registered for the exact class: the str hook above would otherwise catch
-    # this str subclass and hand back a plain string.
-    if isinstance(value, LeadState):
+def _strict_int(value: object, _: type[int]) -> int:
+    # cattrs' default is int(value): "12" would pass, and so would 1.9, as 1.
+    if type(value) is not int:
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _strict_bool(value: object, _: type[bool]) -> bool:
+    # cattrs' default is bool(value): "no" would be True.
+    if type(value) is not bool:
+        raise TypeError(f"expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _structure_datetime(value: object, _: type[dt.datetime]) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if type(value) is not str:
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    when = dt.datetime.fromisoformat(value)
+    # lemlist's timestamps are UTC; one without an offset is read as such.
+    return when if when.utcoffset() is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _unstructure_datetime(value: dt.datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _structure_open_enum(value: object, cls: type[OpenStrEnum]) -> OpenStrEnum:
+    # Registered for the base class, which singledispatch prefers to ``str`` for
+    # every subclass: the str hook would otherwise hand back plain strings.
+    if isinstance(value, cls):
         return value
     if type(value) is not str:
         raise TypeError(f"expected a string, got {type(value).__name__}")
     # A dict lookup first: calling an Enum class is several times slower.
-    member = LeadState._value2member_map_.get(value)
-    return member if isinstance(member, LeadState) else LeadState(value)
+    member = cls._value2member_map_.get(value)
+    return member if isinstance(member, cls) else cls(value)
 
 
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
-    conv.register_structure_hook(LeadState, _structure_lead_state)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(bool, _strict_bool)
+    conv.register_structure_hook(dt.datetime, _structure_datetime)
+    conv.register_unstructure_hook(dt.datetime, _unstructure_datetime)
+    conv.register_structure_hook(OpenStrEnum, _structure_open_enum)
     # Plain strings on the way out, as on the wire.
-    conv.register_unstructure_hook(LeadState, lambda state: str(state.value))
+    conv.register_unstructure_hook(OpenStrEnum, lambda value: str(value.value))
     conv.register_structure_hook_factory(attrs.has, _structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, _unstructure_factory)
     return conv

@@ -22,6 +22,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
+    "ConflictError",
     "InvalidCampaignIdError",
     "LemlistError",
     "NotFoundError",
@@ -33,6 +34,7 @@ __all__ = [
     "ServerError",
     "error_for_response",
     "server_message",
+    "server_words",
 ]
 
 
@@ -88,6 +90,9 @@ class APIStatusError(LemlistError):
         url: The request's URL (it never holds the API key: auth travels in a header).
         message: The server's own words, from the body, or the status phrase if the
             body said nothing.
+        code: The error code of a JSON error body (``{"error": CODE, "message": ...}``
+            or ``{"success": false, "error": {"code": ..., "message": ...}}``), or
+            None: lemlist's errors are mostly plain text.
         body: The raw body text, untruncated.
         headers: The response headers.
     """
@@ -101,6 +106,7 @@ class APIStatusError(LemlistError):
         url: str,
         body: str = "",
         headers: Mapping[str, str] | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -109,9 +115,11 @@ class APIStatusError(LemlistError):
         self.url = url
         self.body = body
         self.headers: Mapping[str, str] = dict(headers or {})
+        self.code = code
 
     def __str__(self) -> str:
-        return f"{self.status} {self.message} ({self.method} {self.url})"
+        code = f" [{self.code}]" if self.code else ""
+        return f"{self.status} {self.message}{code} ({self.method} {self.url})"
 
 
 class BadRequestError(APIStatusError):
@@ -134,6 +142,10 @@ class NotFoundError(APIStatusError):
     """404: no such campaign, lead or route."""
 
 
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's state (it exists already)."""
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests, or a quota such as "Monitoring limit exceeded".
 
@@ -152,9 +164,10 @@ class RateLimitError(APIStatusError):
         body: str = "",
         headers: Mapping[str, str] | None = None,
         retry_after: float | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(
-            message, status=status, method=method, url=url, body=body, headers=headers
+            message, status=status, method=method, url=url, body=body, headers=headers, code=code
         )
         self.retry_after = retry_after
 
@@ -166,13 +179,22 @@ class ServerError(APIStatusError):
 class APIConnectionError(LemlistError):
     """The request did not get a response: DNS, connection, TLS or protocol failure.
 
-    The transport's exception is chained as ``__cause__``.
+    The transport's exception is chained as ``__cause__`` (except where it would
+    hold the request's headers, and so the key).
+
+    Attributes:
+        method: The request's method.
+        url: The request's URL.
+        request_sent: False when the connection failed before anything was sent
+            (DNS, refused, connect timeout): lemlist surely did not act on it.
+            True when the request may have reached lemlist.
     """
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+    def __init__(self, message: str, *, method: str, url: str, request_sent: bool = True) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
+        self.request_sent = request_sent
 
     def __str__(self) -> str:
         return f"{self.args[0]} ({self.method} {self.url})"
@@ -248,6 +270,7 @@ _BY_STATUS: Mapping[int, type[APIStatusError]] = {
     402: PaymentRequiredError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     429: RateLimitError,
 }
 
@@ -265,17 +288,37 @@ def server_message(body: str, status: int) -> str:
     Returns:
         A one-line message of at most ``MAX_MESSAGE_CHARS`` characters.
     """
+    return server_words(body, status)[0]
+
+
+def server_words(body: str, status: int) -> tuple[str, str | None]:
+    """Extract the server's message and, from a JSON body, its error code.
+
+    Shapes seen (https://developer.lemlist.com/api-reference): plain text, the
+    common case; ``{"error": CODE, "message": ...}``; ``{"success": false,
+    "error": {"code": ..., "message": ...}}``; ``{"error": ..., "code": ...}``;
+    ``{"ok": false, "message": ...}``; a bare JSON string.
+
+    Args:
+        body: The response body, decoded as text.
+        status: The HTTP status, whose standard phrase stands in for an empty body.
+
+    Returns:
+        ``(message, code)``: the message on one line, at most ``MAX_MESSAGE_CHARS``
+        characters; the code, or None when the body has none.
+    """
     text = body.strip()
-    message = text
+    message, code = text, None
     if text[:1] in ("{", '"'):
         try:
             decoded = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             decoded = None
         if isinstance(decoded, str):
             message = decoded.strip()
         elif isinstance(decoded, dict):
-            message = _message_from_json(decoded) or text
+            found, code = _words_from_json(decoded)
+            message = found or text
     if not message:
         try:
             message = HTTPStatus(status).phrase
@@ -284,18 +327,26 @@ def server_message(body: str, status: int) -> str:
     message = " ".join(message.split())
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
-    return message
+    return message, code
 
 
-def _message_from_json(decoded: Mapping[str, object]) -> str:
-    # Shapes seen: {"error": ..., "code": ...}, {"error": "BadRequest", "message": ...},
-    # {"ok": false, "message": ...}, {"success": false, "error": ...}.
+def _text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _words_from_json(decoded: Mapping[str, object]) -> tuple[str, str | None]:
     error = decoded.get("error")
-    message = decoded.get("message")
-    parts = [p.strip() for p in (error, message) if isinstance(p, str) and p.strip()]
-    if len(parts) == 2 and parts[0] != parts[1]:
-        return f"{parts[0]}: {parts[1]}"
-    return parts[0] if parts else ""
+    if isinstance(error, Mapping):  # {"success": false, "error": {"code", "message"}}
+        return _text(error.get("message")) or "", _text(error.get("code"))
+    error_text, message = _text(error), _text(decoded.get("message"))
+    if error_text and message:  # {"error": CODE, "message": ...}
+        return message, error_text
+    # {"error": ..., "code": ...}, {"ok": false, "message": ...}
+    return error_text or message or "", _text(decoded.get("code"))
 
 
 def error_for_response(
@@ -321,9 +372,9 @@ def error_for_response(
     Returns:
         The most specific ``APIStatusError`` subclass for ``status``: a
         ``ServerError`` for any 5xx, the base class for statuses with no
-        subclass of their own (405, 409, 422…).
+        subclass of their own (405, 422…).
     """
-    message = server_message(body, status)
+    message, code = server_words(body, status)
     if status == 429:
         return RateLimitError(
             message,
@@ -332,6 +383,9 @@ def error_for_response(
             body=body,
             headers=headers,
             retry_after=retry_after,
+            code=code,
         )
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIStatusError)
-    return cls(message, status=status, method=method, url=url, body=body, headers=headers)
+    return cls(
+        message, status=status, method=method, url=url, body=body, headers=headers, code=code
+    )

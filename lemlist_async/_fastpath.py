@@ -22,12 +22,10 @@ from typing import Any
 
 import attrs
 
+from ._models import EXTRA as _EXTRA
 from ._models import WIRE_NAME
 
 __all__ = ["NotFast", "list_structurer"]
-
-#: The attribute of a model that keeps unknown payload members.
-_EXTRA = "extra"
 
 
 class NotFast(Exception):  # noqa: N818 - a signal, not an error

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from ._constants import LEADS_LIMIT_MAX, LEADS_LIMIT_MIN
 from ._models import LeadState
 
 __all__ = [
+    "check_choice",
     "check_concurrency",
     "check_count",
+    "check_datetime",
     "check_deadline",
+    "check_ids",
     "check_limit",
+    "check_range",
     "check_retries",
     "check_seconds",
     "check_state",
+    "check_text",
     "path_segment",
 ]
 
@@ -115,3 +122,83 @@ def check_seconds(value: object, name: str, *, allow_zero: bool = False) -> floa
 def check_deadline(deadline: object) -> float | None:
     """Validate a per-call ``deadline``: positive seconds, or None for no deadline."""
     return None if deadline is None else check_seconds(deadline, "deadline")
+
+
+def check_text(value: object, name: str) -> str:
+    """Validate a non-empty str (an enum member is sent as its value).
+
+    Raises:
+        TypeError: Not a str.
+        ValueError: Empty or only whitespace.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    return str(value)
+
+
+def check_choice(value: object, name: str, choices: Iterable[str]) -> str:
+    """Validate one of a closed set of strings.
+
+    Raises:
+        TypeError: Not a str.
+        ValueError: Not one of ``choices``.
+    """
+    text = check_text(value, name)
+    allowed = tuple(choices)
+    if text not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {text!r}")
+    return text
+
+
+def check_range(value: object, name: str, low: int, high: int) -> int:
+    """Validate an int from ``low`` to ``high``, both included (a bool is not one).
+
+    Raises:
+        TypeError: Not an int.
+        ValueError: Out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
+def check_datetime(value: object, name: str) -> str:
+    """Validate an aware datetime and render it as lemlist reads dates: ISO 8601, UTC.
+
+    Raises:
+        TypeError: Not a datetime (a date alone is ambiguous about its zone).
+        ValueError: A naive datetime: which zone it is in cannot be guessed.
+    """
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"{name} must be a datetime.datetime, not {type(value).__name__}")
+    if value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, e.g. datetime(..., tzinfo=datetime.UTC)")
+    text = value.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def check_ids(values: object, name: str) -> list[str]:
+    """Validate an iterable of ids (not one str), each a non-empty str without a comma.
+
+    Duplicates are dropped, order kept. A comma would split an id in two in
+    lemlist's comma-separated lists.
+
+    Raises:
+        TypeError: Not an iterable of str, or one str.
+        ValueError: An empty id, or one with a comma, or no id at all.
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be an iterable of ids, not {type(values).__name__}")
+    ids: dict[str, None] = {}
+    for value in values:
+        text = check_text(value, f"each of {name}")
+        if "," in text:
+            raise ValueError(f"each of {name} must not contain a comma, got {text!r}")
+        ids[text] = None
+    if not ids:
+        raise ValueError(f"{name} must hold at least one id")
+    return list(ids)

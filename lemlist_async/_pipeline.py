@@ -1,6 +1,7 @@
 """The request pipeline: rate limit, send, decode, map errors, retry.
 
-Every request of a client goes through ``Pipeline.request``. One *attempt* holds a
+Every request of a client is a ``Request`` value that goes through
+``Pipeline.send``, whatever its method and body. One *attempt* holds a
 rate-limit slot from just before it is sent until its response headers arrive
 (or it fails); the body is read after the slot is handed back to the limiter's
 window accounting. Retries, backoff and the overall deadline wrap the attempts.
@@ -9,20 +10,18 @@ window accounting. Retries, backoff and the overall deadline wrap the attempts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-import json
 import logging
 import random
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, get_origin
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, TypeVar
 
 import aiohttp
 import attrs
-import cattrs
 from yarl import URL
 
-from ._constants import BODY_CHUNK, MAX_RESPONSE_SIZE, RATE_WINDOW
-from ._converter import structure, validation_errors
+from ._constants import BODY_CHUNK, CONNECT_TIMEOUT, MAX_RESPONSE_SIZE, RATE_WINDOW
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -30,7 +29,6 @@ from ._errors import (
     LemlistError,
     RateLimitError,
     ResponseTooLargeError,
-    ResponseValidationError,
     error_for_response,
 )
 from ._headers import (
@@ -41,7 +39,8 @@ from ._headers import (
     server_time,
 )
 from ._ratelimit import KeyRateLimiter
-from ._retry import RetryPolicy, backoff_delay, is_retryable_status
+from ._request import Request, decode
+from ._retry import RetryPolicy, backoff_delay, may_retry
 
 __all__ = ["Pipeline"]
 
@@ -59,12 +58,15 @@ class _Answer:
     body: bytes
     info: RateLimitInfo
     pause: float | None  # What a 429 (or a Retry-After on a 5xx) asks to wait.
+    # A 2xx response whose body is left unread for the caller to stream.
+    response: aiohttp.ClientResponse | None = None
 
 
 class Pipeline:
     """Sends requests for one client.
 
     Args:
+        base_url: The API root every request's path is appended to.
         session: Returns the aiohttp session to use (created lazily by the client).
         headers: Auth and the other headers every request carries.
         timeout: Seconds per attempt.
@@ -77,6 +79,7 @@ class Pipeline:
     def __init__(
         self,
         *,
+        base_url: str,
         session: Callable[[], aiohttp.ClientSession],
         headers: Mapping[str, str],
         timeout: float,
@@ -85,70 +88,97 @@ class Pipeline:
         max_response_size: int = MAX_RESPONSE_SIZE,
         rng: random.Random | None = None,
     ) -> None:
+        self._base = base_url
         self._session = session
         self._headers = dict(headers)
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # A connect bound of its own tells "never sent" from "sent, no answer".
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self.limiter = limiter
         self.retry = retry
         self._max_response_size = max_response_size
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
 
-    async def get(
+    def url(self, request: Request[Any]) -> URL:
+        """The full URL of ``request`` (its path is already encoded)."""
+        return URL(self._base + request.path, encoded=True)
+
+    async def send(
         self,
-        url: URL,
-        into: type[T],
+        request: Request[T],
         *,
-        params: Mapping[str, str] | None = None,
         max_retries: int | None = None,
         deadline: float | None = None,
-        max_items: int | None = None,
     ) -> T:
-        """GET ``url`` and structure its JSON body into ``into``.
+        """Send ``request`` through the limiter, with retries, and decode its answer.
 
         Args:
-            url: The full URL, path already encoded.
-            into: The type to structure the body into (for example ``list[Lead]``).
-            params: Query parameters.
+            request: The operation.
             max_retries: Overrides the policy's retries for this call.
             deadline: Seconds for the whole call, retries and waits included.
-            max_items: For a list, the most items the server may send (the
-                ``limit`` asked for); a longer array is refused before it is
-                structured.
+
+        Returns:
+            The 2xx body, decoded as ``request.body`` says.
 
         Raises:
             APIStatusError: An error status, after retries where they apply.
-            APIConnectionError: No response, after retries.
+            APIConnectionError: No response, after retries where they apply.
             APITimeoutError: An attempt or the deadline ran out, after retries.
-            ResponseValidationError: A 2xx body that is not JSON or does not fit ``into``.
-            ResponseTooLargeError: A body past ``max_response_size``.
+            ResponseValidationError: A 2xx body that does not fit the request.
+            ResponseTooLargeError: A 2xx body past ``max_response_size``.
         """
+        url = self.url(request)
         retries = self.retry.max_retries if max_retries is None else max_retries
         if deadline is None:
-            answer = await self._with_retries("GET", url, params, retries)
+            answer = await self._with_retries(request, url, retries)
         else:
             try:
                 async with asyncio.timeout(deadline):
-                    answer = await self._with_retries("GET", url, params, retries)
+                    answer = await self._with_retries(request, url, retries)
             except TimeoutError as exc:
                 # Only the deadline's own expiry gets here: attempts map their
                 # timeouts to APITimeoutError themselves.
                 raise APITimeoutError(
                     f"the call did not finish within its deadline of {deadline} s",
-                    method="GET",
+                    method=request.method,
                     url=str(url),
                 ) from exc
-        return self._decode(answer, into, "GET", url, max_items)
+        return decode(request, status=answer.status, body=answer.body, url=str(url))
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, request: Request[Any], *, max_retries: int | None = None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Send ``request`` like ``send``, and yield its 2xx response with the body unread.
+
+        The rate-limit slot is handed back when the headers arrive, as for any
+        request; the body is the caller's to read, at its own pace, and is
+        released on the way out.
+
+        Raises:
+            The same as ``send``, for what comes before the body.
+        """
+        url = self.url(request)
+        retries = self.retry.max_retries if max_retries is None else max_retries
+        answer = await self._with_retries(request, url, retries, stream=True)
+        assert answer.response is not None
+        try:
+            yield answer.response
+        finally:
+            answer.response.release()
 
     async def _with_retries(
-        self, method: str, url: URL, params: Mapping[str, str] | None, retries: int
+        self, request: Request[Any], url: URL, retries: int, *, stream: bool = False
     ) -> _Answer:
+        method = request.method
         attempt = 0
         while True:
             attempt += 1
             try:
-                answer = await self._attempt(method, url, params, attempt)
+                answer = await self._attempt(request, url, attempt, stream=stream)
             except APIConnectionError as exc:
-                if attempt > retries:
+                if attempt > retries or not may_retry(
+                    request.retry, status=None, sent=exc.request_sent
+                ):
                     raise
                 delay = backoff_delay(attempt - 1, self.retry, rng=self._rng)
                 logger.info(
@@ -176,7 +206,10 @@ class Pipeline:
                     method, url.raw_path, error.message, wait, attempt, retries,
                 )  # fmt: skip
                 continue
-            if not is_retryable_status(answer.status) or attempt > retries:
+            retryable = may_retry(
+                request.retry, status=answer.status, never_retry=request.never_retry
+            )
+            if not retryable or attempt > retries:
                 raise error
             delay = backoff_delay(attempt - 1, self.retry, rng=self._rng, floor=answer.pause)
             if delay > self.retry.max_wait:
@@ -188,8 +221,10 @@ class Pipeline:
             await asyncio.sleep(delay)
 
     async def _attempt(
-        self, method: str, url: URL, params: Mapping[str, str] | None, attempt: int
+        self, request: Request[Any], url: URL, attempt: int, *, stream: bool = False
     ) -> _Answer:
+        method = request.method
+        streamed = False
         session = self._session()
         loop = asyncio.get_running_loop()
         queued_at = loop.time()
@@ -201,7 +236,8 @@ class Pipeline:
                 response = await session.request(
                     method,
                     url,
-                    params=params,
+                    params=request.query or None,
+                    json=request.json,
                     headers=self._headers,
                     timeout=self._timeout,
                     # Status handling is the pipeline's, whatever the session says,
@@ -218,7 +254,18 @@ class Pipeline:
                 info,
                 remaining_pause(info, now=now, window=RATE_WINDOW, max_wait=self.retry.max_wait),
             )
-            body = await self._read_body(response, method, url)
+            if stream and response.status < 300:
+                streamed, body = True, b""
+            else:
+                cap = request.max_response_size or self._max_response_size
+                body = await self._read_body(response, method, url, cap)
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise APITimeoutError(
+                f"could not connect within {self._timeout.connect} s (attempt {attempt})",
+                method=method,
+                url=str(url),
+                request_sent=False,
+            ) from exc
         except TimeoutError as exc:
             raise APITimeoutError(
                 f"no complete response within {self._timeout.total} s (attempt {attempt})",
@@ -234,11 +281,15 @@ class Pipeline:
                 url=str(url),
             )
         except aiohttp.ClientError as exc:
+            # A connector error means no connection was made: nothing was sent.
             raise APIConnectionError(
-                f"request failed: {type(exc).__name__}: {exc}", method=method, url=str(url)
+                f"request failed: {type(exc).__name__}: {exc}",
+                method=method,
+                url=str(url),
+                request_sent=not isinstance(exc, aiohttp.ClientConnectorError),
             ) from exc
         finally:
-            if response is not None:
+            if response is not None and not streamed:
                 response.release()
         if failure is not None:
             # Raised here, outside the handler, so that the transport's error is
@@ -251,37 +302,41 @@ class Pipeline:
             loop.time() - sent_at,
         )  # fmt: skip
         pause = pause_delay(info, now=now) if response.status == 429 else info.retry_after
-        return _Answer(response.status, response.headers, body, info, pause)
+        return _Answer(
+            response.status, response.headers, body, info, pause, response if streamed else None
+        )
 
-    async def _read_body(self, response: aiohttp.ClientResponse, method: str, url: URL) -> bytes:
-        """Read a body of at most ``max_response_size`` bytes, decompressed.
+    async def _read_body(
+        self, response: aiohttp.ClientResponse, method: str, url: URL, cap: int
+    ) -> bytes:
+        """Read a body of at most ``cap`` bytes, decompressed.
 
         An error body past the cap is cut there (only its words are wanted); a
         2xx body past it raises, before more of it is read or inflated.
         """
-        cap = self._max_response_size
         if response.status < 300 and (response.content_length or 0) > cap:
-            raise self._too_large(response.status, method, url)
+            raise self._too_large(response.status, method, url, cap)
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(BODY_CHUNK):
             size += len(chunk)
             if size > cap:
                 if response.status < 300:
-                    raise self._too_large(response.status, method, url)
+                    raise self._too_large(response.status, method, url, cap)
                 chunks.append(chunk[: len(chunk) - (size - cap)])
                 break
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _too_large(self, status: int, method: str, url: URL) -> ResponseTooLargeError:
+    @staticmethod
+    def _too_large(status: int, method: str, url: URL, cap: int) -> ResponseTooLargeError:
         return ResponseTooLargeError(
-            f"the response body is larger than max_response_size "
-            f"({self._max_response_size:,} bytes); the rest was not read",
+            f"the response body is larger than max_response_size ({cap:,} bytes); "
+            "the rest was not read",
             status=status,
             method=method,
             url=str(url),
-            limit=self._max_response_size,
+            limit=cap,
         )
 
     def _error(self, answer: _Answer, method: str, url: URL) -> APIStatusError:
@@ -296,36 +351,3 @@ class Pipeline:
         if isinstance(error, RateLimitError) and error.retry_after is None:
             error.retry_after = RATE_WINDOW
         return error
-
-    @staticmethod
-    def _decode(answer: _Answer, into: type[T], method: str, url: URL, max_items: int | None) -> T:
-        def invalid(message: str, errors: list[str]) -> ResponseValidationError:
-            body = answer.body.decode("utf-8", errors="replace")
-            return ResponseValidationError(
-                message,
-                status=answer.status,
-                method=method,
-                url=str(url),
-                body=body,
-                errors=errors,
-            )
-
-        try:
-            payload: Any = json.loads(answer.body)
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting.
-            raise invalid("the response body is not valid JSON", [str(exc)]) from exc
-        if get_origin(into) is list and type(payload) is not list:
-            # cattrs would iterate an object's keys as if they were the items.
-            raise invalid(f"expected a JSON array, got {type(payload).__name__}", [])
-        if max_items is not None and type(payload) is list and len(payload) > max_items:
-            raise invalid(
-                f"the server sent {len(payload):,} items where at most {max_items:,} "
-                "were asked for",
-                [],
-            )
-        try:
-            return structure(payload, into)  # type: ignore[no-any-return]
-        except (cattrs.BaseValidationError, TypeError, ValueError, RecursionError) as exc:
-            raise invalid(
-                "the response body does not fit the model", validation_errors(exc)
-            ) from exc

@@ -2,12 +2,15 @@
 
 Pure functions and a frozen policy, tested without I/O. lemlist's docs ask for
 exponential backoff on 429; its own CLI retries 429 always and 5xx or network
-errors for idempotent methods, honouring ``Retry-After``.
-https://developer.lemlist.com/api-reference#rate-limit
+errors for idempotent methods only, honouring ``Retry-After``
+(https://developer.lemlist.com/api-reference#rate-limit,
+https://developer.lemlist.com/cli/output). lemlist has no idempotency key, so a
+write that may have reached the server is never sent again blindly.
 """
 
 from __future__ import annotations
 
+import enum
 import random
 
 import attrs
@@ -15,7 +18,18 @@ import attrs
 from ._constants import BACKOFF_BASE, BACKOFF_CAP, MAX_RATE_LIMIT_WAIT, MAX_RETRIES, RETRY_STATUSES
 from ._params import check_count, check_seconds
 
-__all__ = ["RetryPolicy", "backoff_delay", "is_retryable_status"]
+__all__ = ["RetryClass", "RetryPolicy", "backoff_delay", "may_retry"]
+
+
+class RetryClass(enum.Enum):
+    """Whether an operation may be sent again after a failure."""
+
+    #: Reads (and writes whose repetition changes nothing): every attempt may be
+    #: repeated after a 429, a 5xx, a timeout or a dropped connection.
+    SAFE = "safe"
+    #: Writes that may duplicate: repeated only when lemlist surely did not act
+    #: on the attempt (a 429, or a connection that never carried the request).
+    UNSAFE = "unsafe"
 
 
 def _non_negative_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -44,9 +58,36 @@ class RetryPolicy:
     max_wait: float = attrs.field(default=MAX_RATE_LIMIT_WAIT, validator=_positive_seconds)
 
 
-def is_retryable_status(status: int) -> bool:
-    """Whether a response status is worth another attempt of an idempotent request."""
-    return status in RETRY_STATUSES
+def may_retry(
+    retry: RetryClass,
+    *,
+    status: int | None,
+    sent: bool = True,
+    never_retry: frozenset[int] = frozenset(),
+) -> bool:
+    """Whether a failed attempt may be made again, by the operation's class and what happened.
+
+    Args:
+        retry: The operation's class.
+        status: The response's status, or None when no response came.
+        sent: With no response, whether the request may have reached lemlist:
+            False only when the connection failed before anything was sent
+            (DNS, refused, connect timeout).
+        never_retry: Statuses the operation documents as permanent.
+
+    Returns:
+        True for a 429 (lemlist refused it before acting on it) and for a request
+        that was never sent, whatever the class; for ``SAFE`` also for a 5xx in
+        ``RETRY_STATUSES`` outside ``never_retry``, and for a response that never
+        came; False otherwise.
+    """
+    if status == 429 or (status is None and not sent):
+        return True
+    if retry is RetryClass.UNSAFE:
+        return False
+    if status is None:
+        return True
+    return status in RETRY_STATUSES and status not in never_retry
 
 
 def backoff_delay(

@@ -192,21 +192,31 @@ async def test_error_status_with_text_body(
 
 
 @pytest.mark.parametrize(
-    ("payload", "message"),
+    ("payload", "message", "code"),
     [
-        ({"error": "Campaign not found", "code": 404}, "Campaign not found"),
-        ({"error": "BadRequest", "message": "Invalid state"}, "BadRequest: Invalid state"),
-        ({"ok": False, "message": "Campaign not found"}, "Campaign not found"),
-        ({"success": False, "error": "Campaign not found"}, "Campaign not found"),
+        ({"error": "Campaign not found", "code": 404}, "Campaign not found", "404"),
+        ({"error": "BadRequest", "message": "Invalid state"}, "Invalid state", "BadRequest"),
+        ({"ok": False, "message": "Campaign not found"}, "Campaign not found", None),
+        ({"success": False, "error": "Campaign not found"}, "Campaign not found", None),
+        (
+            {"success": False, "error": {"code": "NOT_FOUND", "message": "Contact not found"}},
+            "Contact not found",
+            "NOT_FOUND",
+        ),
     ],
 )
 async def test_error_status_with_json_body(
-    server: ScriptedServer, client: LemlistClient, payload: dict[str, Any], message: str
+    server: ScriptedServer,
+    client: LemlistClient,
+    payload: dict[str, Any],
+    message: str,
+    code: str | None,
 ) -> None:
     server.answer_json(payload, status=404)
     with pytest.raises(NotFoundError) as caught:
         await client.get_campaign_leads("cam_1")
     assert caught.value.message == message
+    assert caught.value.code == code
 
 
 async def test_error_status_with_empty_body_uses_status_phrase(
@@ -262,7 +272,7 @@ async def test_payload_that_does_not_fit_lists_every_bad_path(
 
 def _own_session(client: LemlistClient) -> aiohttp.ClientSession | None:
     # A function call, so the type checker does not carry narrowing across awaits.
-    return client._own_session
+    return client._shared.own_session
 
 
 async def test_owned_session_is_created_lazily_and_closed(server: ScriptedServer) -> None:
@@ -285,7 +295,7 @@ async def test_injected_session_is_used_not_closed_not_mutated(server: ScriptedS
             await c.get_campaign_leads("cam_1")
         assert not session.closed
         assert dict(session.headers) == before
-        assert c._own_session is None
+        assert c._shared.own_session is None
         assert server.requests[0].headers["X-App"] == "mine"
         assert server.requests[0].headers["Authorization"].startswith("Basic ")
 
@@ -314,7 +324,7 @@ async def test_the_key_never_shows(
             await client.get_campaign_leads("cam_1")
         await client.get_campaign_leads("cam_1")
         texts = [repr(client), str(client), repr(caught.value), str(caught.value)]
-        texts += [repr(vars(caught.value)), repr(client.limiter), repr(client.rate_limit)]
+        texts += [repr(vars(caught.value)), repr(client.limiter), repr(client.latest_rate_limit)]
     texts += [r.getMessage() for r in caplog.records]
     assert caplog.records, "expected DEBUG records of each attempt"
     encoded = base64.b64encode(f":{SENTINEL_KEY}".encode()).decode()

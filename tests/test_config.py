@@ -162,4 +162,4 @@ def test_bad_options_fail_at_construction(
 def test_construction_needs_no_event_loop() -> None:
     client = LemlistClient("k")
     assert not client.closed
-    assert client.rate_limit is None
+    assert client.latest_rate_limit is None

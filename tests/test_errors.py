@@ -13,6 +13,7 @@ from lemlist_async import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ConflictError,
     FanOutError,
     InvalidCampaignIdError,
     LemlistError,
@@ -24,7 +25,7 @@ from lemlist_async import (
     ServerError,
 )
 from lemlist_async._constants import MAX_MESSAGE_CHARS
-from lemlist_async._errors import error_for_response, server_message
+from lemlist_async._errors import error_for_response, server_message, server_words
 
 
 @pytest.mark.parametrize(
@@ -36,7 +37,7 @@ from lemlist_async._errors import error_for_response, server_message
         (403, PermissionDeniedError),
         (404, NotFoundError),
         (405, APIStatusError),
-        (409, APIStatusError),
+        (409, ConflictError),
         (422, APIStatusError),
         (429, RateLimitError),
         (500, ServerError),
@@ -77,7 +78,7 @@ def test_rate_limit_error_carries_retry_after() -> None:
         ("   ", 503, "Service Unavailable"),
         ("", 599, "(empty body)"),
         ('{"error": "Bad team", "code": 400}', 400, "Bad team"),
-        ('{"error": "BadRequest", "message": "Invalid state"}', 400, "BadRequest: Invalid state"),
+        ('{"error": "BadRequest", "message": "Invalid state"}', 400, "Invalid state"),
         ('{"error": "Same", "message": "Same"}', 400, "Same"),
         ('{"ok": false, "message": "Nope"}', 400, "Nope"),
         ('{"success": false, "error": "Nope"}', 400, "Nope"),
@@ -89,6 +90,46 @@ def test_rate_limit_error_carries_retry_after() -> None:
 )
 def test_server_message(body: str, status: int, message: str) -> None:
     assert server_message(body, status) == message
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (
+            '{"error": "LEAD_NOT_FOUND", "message": "No such lead"}',
+            ("No such lead", "LEAD_NOT_FOUND"),
+        ),
+        (
+            '{"success": false, "error": {"code": "E_DUP", "message": "Contact exists"}}',
+            ("Contact exists", "E_DUP"),
+        ),
+        ('{"error": "Bad team", "code": 400}', ("Bad team", "400")),
+        ('{"error": "Same", "message": "Same"}', ("Same", "Same")),
+        ('{"ok": false, "message": "Nope"}', ("Nope", None)),
+        (
+            '{"success": false, "error": {"code": 7}}',
+            ('{"success": false, "error": {"code": 7}}', "7"),
+        ),
+        ("Campaign not found", ("Campaign not found", None)),
+    ],
+)
+def test_server_words_give_the_message_and_the_code(
+    body: str, words: tuple[str, str | None]
+) -> None:
+    assert server_words(body, 400) == words
+
+
+def test_a_json_error_code_reaches_the_exception() -> None:
+    err = error_for_response(
+        409,
+        method="POST",
+        url="u",
+        body='{"error": "ALREADY_EXISTS", "message": "Lead already in campaign"}',
+        headers={},
+    )
+    assert isinstance(err, ConflictError)
+    assert (err.message, err.code) == ("Lead already in campaign", "ALREADY_EXISTS")
+    assert str(err) == "409 Lead already in campaign [ALREADY_EXISTS] (POST u)"
 
 
 def test_server_message_is_truncated_but_body_is_kept() -> None:

@@ -36,7 +36,7 @@ def client_tasks() -> set[asyncio.Task[object]]:
 
 
 def connections_in_use(client: LemlistClient) -> int:
-    session = client._own_session
+    session = client._shared.own_session
     if session is None:  # Nothing was ever sent.
         return 0
     connector = session.connector

@@ -193,7 +193,9 @@ def test_unknown_states_take_bounded_memory() -> None:
     # A server may send any number of distinct strings: Enum's own value map
     # must not keep them, and the SDK's cache of them stays small.
     from lemlist_async._constants import UNKNOWN_STATE_CACHED_CHARS, UNKNOWN_STATES_CACHED
-    from lemlist_async._models import _unknown_states
+    from lemlist_async._models._base import _unknown
+
+    _unknown_states = _unknown.get(LeadState, {})
 
     documented = len(LeadState.__members__)
     payload = [

@@ -97,8 +97,8 @@ async def test_remaining_zero_spent_by_another_consumer_avoids_the_429() -> None
                     assert response.status == 200
         async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
             await client.get_campaign_leads(fake.campaign_ids[1])  # Remaining: 0.
-            assert client.rate_limit is not None
-            assert client.rate_limit.remaining == 0
+            assert client.latest_rate_limit is not None
+            assert client.latest_rate_limit.remaining == 0
             await client.get_campaign_leads(fake.campaign_ids[2])
         assert fake.count(429) == 0
         assert fake.requests[-1].time >= 2.0
@@ -176,7 +176,7 @@ async def test_a_dropped_connection_is_resent_only_under_a_slot_of_its_own(dropp
             results = await asyncio.gather(
                 *(client.get_campaign_leads(cid) for cid in fake.campaign_ids)
             )
-            session = client._own_session
+            session = client._shared.own_session
             assert session is not None
             assert session._retry_connection is False
     assert len(results) == 20

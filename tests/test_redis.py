@@ -597,7 +597,7 @@ async def test_it_plugs_into_the_client_as_is(redis: Redis) -> None:
         async with LemlistClient(fake.api_key, base_url=fake.base_url, rate_limit=lim) as client:
             leads = await client.get_campaign_leads(fake.campaign_ids[0])
             assert client.limiter is lim
-            assert client.rate_limit == lim.info
+            assert client.latest_rate_limit == lim.info
     assert len(leads) == 3
     assert lim.info is not None
     assert lim.info.limit == 20

@@ -175,8 +175,8 @@ async def test_remaining_zero_spent_by_someone_else_pauses_until_reset(
         headers={"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "0", "Retry-After": "1.25"},
     )
     await client.get_campaign_leads("cam_1")
-    assert client.rate_limit is not None
-    assert client.rate_limit.remaining == 0
+    assert client.latest_rate_limit is not None
+    assert client.latest_rate_limit.remaining == 0
     await client.get_campaign_leads("cam_2")
     (gap,) = gaps(server)
     assert gap >= 2.0  # No reset header: one window.

@@ -22,17 +22,29 @@ import lemlist_async.redis
 from lemlist_async import (
     APIConnectionError,
     APITimeoutError,
+    Campaign,
+    CampaignCreator,
     CampaignLeads,
+    CampaignReport,
+    CampaignSender,
+    CampaignStats,
+    CampaignStatsBatch,
+    CampaignStatus,
     ClientClosedError,
+    EmailStatus,
+    ExportedLead,
     FanOutError,
     InvalidCampaignIdError,
     Lead,
     LeadState,
     LemlistError,
+    OpenStrEnum,
+    Page,
     RateLimitInfo,
     ResponseTooLargeError,
     ResponseValidationError,
     ServerError,
+    StepStats,
     converter,
 )
 from lemlist_async._errors import error_for_response
@@ -58,6 +70,21 @@ def _samples() -> list[object]:
     )
     plain = _lead(1)
     rich = _lead(2, email="a@b.c", custom={"nested": [1, 2]})
+    campaign = converter.structure(
+        {
+            "_id": "cam_1",
+            "name": "Q4",
+            "labels": ["a"],
+            "createdAt": "2026-01-01T10:00:00.000Z",
+            "status": "running",
+            "hasError": False,
+            "creator": {"userId": "usr_1"},
+            "senders": [{"id": "usr_1", "email": "a@b.c"}],
+            "somethingNew": {"x": 1},
+        },
+        Campaign,
+    )
+    stats = converter.structure({"nbLeads": 3, "steps": [{"index": 0, "sent": 2}]}, CampaignStats)
     return [
         plain,
         rich,
@@ -84,6 +111,26 @@ def _samples() -> list[object]:
         FanOutError("1 of 2 campaigns failed", {"cam_x": not_found}, {"cam_y": [plain, rich]}),
         RateLimiterUnavailableError("redis is away"),
         RedisCalls(acquire=3, granted=2, complete=2),
+        error_for_response(
+            409, method="POST", url="u", body='{"error":"E","message":"m"}', headers={}
+        ),
+        campaign,
+        CampaignStatus.RUNNING,
+        CampaignStatus("aStatusNobodyDocumented"),
+        converter.structure({"userId": "usr_1", "userEmail": "a@b.c"}, CampaignCreator),
+        converter.structure({"id": "usr_1", "email": "a@b.c"}, CampaignSender),
+        stats,
+        converter.structure({"index": 0, "sent": 3, "taskType": "email"}, StepStats),
+        CampaignStatsBatch(results={"cam_1": stats}, errors={"cam_2": LemlistError("no")}),
+        converter.structure(
+            {"_id": "cam_1", "totalCount": 3, "createdAt": "2026-01-01T00:00:00Z"}, CampaignReport
+        ),
+        converter.structure(
+            {"_id": "lea_1", "email": "a@b.c", "emailStatus": "risky", "Birthday": "1 May"},
+            ExportedLead,
+        ),
+        EmailStatus.DELIVERABLE,
+        Page([campaign], offset=0, total=1),
     ]
 
 
@@ -96,6 +143,8 @@ def _value_types() -> set[type]:
         for name in module.__all__:
             obj = getattr(module, name)
             if not isinstance(obj, type):
+                continue
+            if obj is OpenStrEnum:  # The base of the enums below, with no value of its own.
                 continue
             if issubclass(obj, BaseException | enum.Enum) or attrs.has(obj):
                 found.add(obj)
