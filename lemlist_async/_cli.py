@@ -14,7 +14,9 @@ Rules this module keeps:
 
 - The API key comes from ``LEMLIST_API_KEY`` or ``--key-file``, never from a
   command-line value, which would show in the process list and the shell
-  history. ``--api-key`` and the like are refused without echoing their value.
+  history. Any option that looks like it carries a secret (``--api-key``,
+  ``--apiKey``, ``--token``, ...; see ``key_option``) is refused before argparse
+  parses anything, so that no usage error echoes its value.
   The key is never printed, in any message or log line.
 - Exit codes: 0 every campaign succeeded, 1 some failed (or the output could not
   be written: a full disk, a closed pipe), 2 a usage error (a bad option, no
@@ -48,7 +50,7 @@ import secrets
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, NoReturn, Self, TextIO
+from typing import Any, Final, Self, TextIO
 
 from ._client import LemlistClient
 from ._config import validate_base_url
@@ -81,6 +83,7 @@ __all__ = [
     "csv_row",
     "exit_status",
     "jsonl_line",
+    "key_option",
     "lead_record",
     "main",
     "make_writer",
@@ -118,9 +121,11 @@ DEMO_JITTER: Final = 0.020
 _LATENCY_MS: Final = round(DEMO_LATENCY * 1000)
 _JITTER_MS: Final = round(DEMO_JITTER * 1000)
 
-# Options under which people try to pass a key. They exist only to be refused
-# without echoing the value, which argparse's "unrecognized arguments" would do.
-_KEY_OPTIONS: Final = ("--api-key", "--apikey", "--api_key", "--key", "--token")
+# What makes an option name look like it carries a secret, once lowercased and
+# stripped of "-" and "_": these words anywhere, or "key" at the end. Matching by
+# shape rather than by a list of spellings: argparse's "unrecognized arguments"
+# error would print the value of any spelling a list missed (--apiKey, --lemlist-api-key).
+_KEY_WORDS: Final = ("apikey", "token", "secret")
 
 _KEY_HELP: Final = f"""\
 The API key is read from the {API_KEY_ENV_VAR} environment variable, or from
@@ -220,6 +225,39 @@ def read_api_key(environ: Mapping[str, str], key_file: str | None) -> str:
             "https://app.lemlist.com/settings/integrations"
         )
     return key
+
+
+def key_option(argument: str) -> str | None:
+    """The option named by ``argument`` if it looks like one that carries a secret, else None.
+
+    ``argument`` is one command-line word; for ``--opt=VALUE`` the name is the
+    part before ``=``. An option looks secret-bearing when its name, lowercased
+    and without ``-`` and ``_``, contains ``apikey``, ``token`` or ``secret``, or
+    ends in ``key``: ``--apiKey``, ``--API-KEY``, ``--lemlist-api-key``,
+    ``--auth-token``, ``--key``. ``--key-file`` does not. Words that are not
+    options (``-`` alone, ids, values) are None.
+    """
+    if not argument.startswith("-"):
+        return None
+    option = argument.split("=", 1)[0]
+    name = option.lower().replace("-", "").replace("_", "")
+    if any(word in name for word in _KEY_WORDS) or name.endswith("key"):
+        return option
+    return None
+
+
+def _refuse_key_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    # Before argparse sees argv: its usage errors quote the words they reject, and
+    # a value after an unknown option is such a word. Every word is scanned, also
+    # after "--": no campaign id starts with "-", and a refusal costs nothing.
+    for argument in argv:
+        option = key_option(argument)
+        if option is not None:
+            parser.error(
+                f"there is no {option} option: a key on the command line shows in the "
+                f"process list and the shell history. Set {API_KEY_ENV_VAR}, or put the "
+                "key in a file and pass --key-file PATH"
+            )
 
 
 def _reason(error: Exception) -> str:
@@ -661,23 +699,6 @@ def _base_url(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-class _RefuseKey(argparse.Action):
-    """Refuses an option that would carry the key, without echoing its value."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> NoReturn:
-        parser.error(
-            f"there is no {option_string} option: a key on the command line shows in the "
-            f"process list and the shell history. Set {API_KEY_ENV_VAR}, or put the key "
-            "in a file and pass --key-file PATH"
-        )
-
-
 _LEADS_EPILOG = f"""\
 {_KEY_HELP}
 
@@ -725,14 +746,12 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument(*_KEY_OPTIONS, action=_RefuseKey, nargs="?", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument(
         "-v", "--verbose", action="store_true", help="log retries and rate-limit pauses to stderr"
     )
-    common.add_argument(*_KEY_OPTIONS, action=_RefuseKey, nargs="?", help=argparse.SUPPRESS)
 
     leads = commands.add_parser(
         "leads",
@@ -827,8 +846,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0. Nothing raises out of here but bugs.
     """
     parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        _refuse_key_options(parser, arguments)
+        args = parser.parse_args(arguments)
     except SystemExit as exit_:
         # argparse exits on --help, --version and usage errors; main returns instead.
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE

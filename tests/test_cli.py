@@ -40,6 +40,7 @@ from lemlist_async._cli import (
     csv_row,
     exit_status,
     jsonl_line,
+    key_option,
     lead_record,
     main,
     make_writer,
@@ -331,6 +332,56 @@ def test_a_key_option_is_refused_without_echoing_it(
     assert f"no {option} option" in err
     assert "process list" in err
     assert KEY not in err
+
+
+@pytest.mark.parametrize("command", [["leads", "cam_1"], ["demo"], []])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--apiKey",
+        "--API-KEY",
+        "--lemlist-api-key",
+        "--lemlist_api_key",
+        "--auth-token",
+        "--client-secret",
+        "--secret",
+        "--private-key",
+        "-apikey",
+    ],
+)
+@pytest.mark.parametrize("joined", [True, False])
+def test_any_key_like_option_is_refused_without_echoing_it(
+    command: list[str], option: str, joined: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Not only the spellings the parser knows: argparse's own "unrecognized
+    # arguments" error would print the value of any other one.
+    argv = [f"{option}={KEY}"] if joined else [option, KEY]
+    assert main([*command, *argv]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert KEY not in captured.out
+    assert KEY not in captured.err
+    assert f"no {option} option" in captured.err
+    assert API_KEY_ENV_VAR in captured.err
+    assert "--key-file" in captured.err
+
+
+def test_key_option_names_the_option_and_never_the_value() -> None:
+    assert key_option(f"--lemlist-api-key={KEY}") == "--lemlist-api-key"
+    assert key_option("--API_KEY") == "--API_KEY"
+    assert key_option("--key") == "--key"
+    assert key_option("--bearer-Token") == "--bearer-Token"
+    for word in ("--key-file", "-", "--", "-v", "cam_key", "apikey", "--state"):
+        assert key_option(word) is None
+
+
+@pytest.mark.parametrize("option", ["--key-file", "--monkey-file", "--keys"])
+def test_options_that_only_look_like_key_options_are_left_to_argparse(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", option, "x"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err
+    assert "process list" not in err
 
 
 def test_options_are_not_abbreviated(capsys: pytest.CaptureFixture[str]) -> None:
