@@ -46,6 +46,7 @@ import json
 import logging
 import math
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -81,6 +82,7 @@ __all__ = [
     "build_parser",
     "collect_ids",
     "csv_row",
+    "escape_surrogates",
     "exit_status",
     "jsonl_line",
     "key_option",
@@ -126,6 +128,9 @@ _JITTER_MS: Final = round(DEMO_JITTER * 1000)
 # shape rather than by a list of spellings: argparse's "unrecognized arguments"
 # error would print the value of any spelling a list missed (--apiKey, --lemlist-api-key).
 _KEY_WORDS: Final = ("apikey", "token", "secret")
+
+# A UTF-16 surrogate code point, which text in UTF-8 can never hold.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 _KEY_HELP: Final = f"""\
 The API key is read from the {API_KEY_ENV_VAR} environment variable, or from
@@ -284,14 +289,36 @@ def lead_record(campaign_id: str, lead: Lead) -> dict[str, Any]:
     return record
 
 
+def escape_surrogates(text: str) -> str:
+    """``text`` with each surrogate code point written as ``\\uXXXX`` (6 characters).
+
+    A lone surrogate is what JSON's ``"\\udcff"`` escape and a surrogateescape
+    read of bytes that are not UTF-8 both produce; a UTF-8 stream refuses to
+    write it. The result always encodes, and other text is left as it is.
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def jsonl_line(record: Mapping[str, Any]) -> str:
-    """A record as one line of JSON Lines (compact, UTF-8 text, no newline)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    """A record as one line of JSON Lines (compact, UTF-8 text, no newline).
+
+    Characters are written as themselves (``é``, not ``\\u00e9``), except lone
+    surrogates: they are escaped as ``json.dumps(..., ensure_ascii=True)`` does,
+    which is valid JSON, encodes as UTF-8, and reads back as the same string.
+    """
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    # Only inside string literals can json.dumps have written a surrogate, so
+    # its JSON escape is the exact equivalent.
+    return escape_surrogates(line)
 
 
 def csv_row(record: Mapping[str, Any]) -> list[str]:
-    """A record's values in ``CSV_FIELDS`` order; other members are dropped."""
-    return [str(record[name]) for name in CSV_FIELDS]
+    """A record's values in ``CSV_FIELDS`` order; other members are dropped.
+
+    A lone surrogate becomes the 6 characters ``\\udcff`` (``backslashreplace``
+    style): CSV has no escape of its own, and a row must always be writable.
+    """
+    return [escape_surrogates(str(record[name])) for name in CSV_FIELDS]
 
 
 def exit_status(*, failed: int) -> int:

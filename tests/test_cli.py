@@ -53,6 +53,8 @@ from lemlist_async._constants import API_KEY_ENV_VAR
 from lemlist_async._version import __version__
 from lemlist_async.testing import FakeLemlistServer
 
+from .conftest import ScriptedServer
+
 KEY = "sk-cli-SENTINEL-7c41d0e9"
 WIRE_ORDER = ["campaignId", "_id", "contactId", "state"]
 
@@ -167,6 +169,42 @@ def test_jsonl_line_is_one_line_of_utf8_json() -> None:
     assert "\n" not in line
     assert "é" in line  # not \u00e9
     assert json.loads(line) == record
+
+
+def strict_utf8() -> io.TextIOWrapper:
+    """A text stream that, like a real file or pipe, refuses what is not UTF-8."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", newline="")
+
+
+def written(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8")
+
+
+# What a surrogateescape read of the bytes b"\xff" gives, or JSON's "\udcff".
+LONE = "\udcff"
+
+
+def test_jsonl_escapes_lone_surrogates_and_round_trips() -> None:
+    record = lead_record(
+        f"cam_{LONE}",
+        lead({"_id": f"lea_{LONE}", "contactId": "ctc_1", "state": "new", "note": "é\ud83d"}),
+    )
+    stream = strict_utf8()
+    stream.write(jsonl_line(record) + "\n")
+    line = written(stream)
+    assert '"_id":"lea_\\udcff"' in line  # JSON's own escape, valid JSON
+    assert "é" in line  # everything else stays as it is
+    assert json.loads(line) == record
+
+
+def test_csv_writes_lone_surrogates_backslash_escaped() -> None:
+    stream = strict_utf8()
+    write = make_writer("csv", stream)
+    write(f"cam_{LONE}", [lead({"_id": f"lea_{LONE}", "contactId": "ctc_é", "state": "new"})])
+    assert written(stream).splitlines()[1] == "cam_\\udcff,lea_\\udcff,ctc_é,new"
 
 
 def test_csv_rows_have_the_four_columns_only() -> None:
@@ -587,6 +625,24 @@ async def test_ids_from_stdin(fake: FakeLemlistServer) -> None:
     assert run.code == 0, run.stderr
     assert set(by_campaign(jsonl(run.stdout))) == set(fake.campaign_ids)
     assert len(fake.requests) == len(fake.campaign_ids)
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "csv"])
+async def test_a_lead_with_a_lone_surrogate_is_written_escaped(
+    server: ScriptedServer, output_format: str
+) -> None:
+    # JSON may carry "\udcff" alone; Python decodes it to a lone surrogate,
+    # which no UTF-8 stream accepts as it is.
+    server.answer_json([{"_id": f"lea_{LONE}", "contactId": "ctc_1", "state": "new"}])
+    run = await cli("leads", "cam_1", "--format", output_format, "--base-url", server.base_url)
+    assert run.code == 0, run.stderr
+    assert run.stderr == ""
+    if output_format == "jsonl":
+        assert jsonl(run.stdout) == [
+            {"campaignId": "cam_1", "_id": f"lea_{LONE}", "contactId": "ctc_1", "state": "new"}
+        ]
+    else:
+        assert run.stdout.splitlines()[1] == "cam_1,lea_\\udcff,ctc_1,new"
 
 
 async def test_a_failing_campaign_is_reported_and_the_others_still_written(
