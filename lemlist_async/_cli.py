@@ -171,7 +171,12 @@ def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -
     kept: the fan-out fetches each id once.
 
     Raises:
-        UsageError: The ids file cannot be read, or no id was given at all.
+        UsageError: The ids file or stdin cannot be read or is not UTF-8, an id
+            is not valid text (see below), or no id was given at all.
+
+    An id holding a lone surrogate, as Python makes of bytes that are not UTF-8
+    in ``argv`` (and on stdin in the C locale), is refused before any request:
+    no URL can carry it.
     """
     ids: list[str] = []
     stdin_read = False
@@ -181,7 +186,10 @@ def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -
         if stdin_read:
             return []
         stdin_read = True
-        return parse_ids(stdin)
+        try:
+            return parse_ids(stdin)
+        except UnicodeDecodeError as error:
+            raise UsageError(f"cannot read the campaign ids on stdin: {_reason(error)}") from None
 
     for argument in arguments:
         if argument == "-":
@@ -201,6 +209,10 @@ def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -
             "no campaign ids: give them as arguments, with --ids-file FILE, or as '-' "
             "to read them from stdin"
         )
+    for campaign_id in ids:
+        if _SURROGATE.search(campaign_id):
+            # repr() escapes the surrogate, so the message itself can be printed.
+            raise UsageError(f"campaign id {campaign_id!r} is not valid UTF-8 text")
     return ids
 
 
@@ -269,6 +281,9 @@ def _reason(error: Exception) -> str:
     # OSError's str() repeats the file name; only the reason is wanted here.
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
+    if isinstance(error, UnicodeDecodeError):
+        # Not str(error): it quotes the offending bytes, which may be the key's.
+        return "not UTF-8 text"
     return type(error).__name__
 
 

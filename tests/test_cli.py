@@ -103,6 +103,24 @@ def test_collect_ids_refuses_nothing_and_an_unreadable_file(tmp_path: Path) -> N
         collect_ids([], str(tmp_path / "missing.txt"), io.StringIO(""))
 
 
+def test_collect_ids_refuses_ids_that_are_not_text(tmp_path: Path) -> None:
+    # A surrogateescape read of bytes that are not UTF-8 (argv, or stdin in the
+    # C locale) gives lone surrogates; no URL can carry them.
+    with pytest.raises(UsageError) as caught:
+        collect_ids(["cam_1", "cam_\udcff"], None, io.StringIO(""))
+    message = str(caught.value)
+    assert "campaign id 'cam_\\udcff' is not valid UTF-8" in message
+    message.encode("utf-8")  # the message itself can be printed
+    # A stdin that decodes strictly (a UTF-8 locale) fails on the read instead.
+    stdin = io.TextIOWrapper(io.BytesIO(b"cam_1\ncam_\xff\n"), encoding="utf-8")
+    with pytest.raises(UsageError, match="cannot read the campaign ids on stdin: not UTF-8"):
+        collect_ids(["-"], None, stdin)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_bytes(b"cam_\xff\n")
+    with pytest.raises(UsageError, match=r"cannot read --ids-file .*: not UTF-8"):
+        collect_ids([], str(ids_file), io.StringIO(""))
+
+
 def test_read_api_key_from_the_environment() -> None:
     assert read_api_key({API_KEY_ENV_VAR: f"  {KEY}\n"}, None) == KEY
 
@@ -511,7 +529,10 @@ def assert_clean(run: Run, *secrets: str) -> None:
 
 
 async def cli(
-    *args: str, key: str | None = KEY, stdin: str | None = None, cwd: Path | None = None
+    *args: str,
+    key: str | None = KEY,
+    stdin: str | bytes | None = None,
+    cwd: Path | None = None,
 ) -> Run:
     """Run ``python -m lemlist_async *args`` while this loop keeps serving the fake."""
     proc = await asyncio.create_subprocess_exec(
@@ -526,7 +547,7 @@ async def cli(
         cwd=cwd,
     )
     out, err = await asyncio.wait_for(
-        proc.communicate(None if stdin is None else stdin.encode()), timeout=60
+        proc.communicate(stdin.encode() if isinstance(stdin, str) else stdin), timeout=60
     )
     assert proc.returncode is not None
     run = Run(proc.returncode, out.decode("utf-8"), err.decode("utf-8"))
@@ -616,6 +637,15 @@ async def test_ids_from_a_file(fake: FakeLemlistServer, tmp_path: Path) -> None:
     run = await cli("leads", first, "--ids-file", str(ids_file), "--base-url", fake.base_url)
     assert run.code == 0, run.stderr
     assert set(by_campaign(jsonl(run.stdout))) == set(fake.campaign_ids)
+
+
+async def test_an_id_that_is_not_utf8_is_refused_before_any_request(
+    fake: FakeLemlistServer,
+) -> None:
+    run = await cli("leads", "-", "--base-url", fake.base_url, stdin=b"cam_\xff\n")
+    assert run.code == EXIT_USAGE
+    assert run.stderr.startswith("lemlist-async leads: error: campaign id 'cam_")
+    assert fake.requests == []
 
 
 async def test_ids_from_stdin(fake: FakeLemlistServer) -> None:
