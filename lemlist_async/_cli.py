@@ -219,17 +219,28 @@ def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -
 def read_api_key(environ: Mapping[str, str], key_file: str | None) -> str:
     """The API key: the first line of ``key_file`` when given, else ``LEMLIST_API_KEY``.
 
-    An explicit ``--key-file`` wins over the environment. Messages never contain
-    the key, nor the key file's path (in case the key itself was typed there).
+    An explicit ``--key-file`` wins over the environment. The file is read as
+    UTF-8; a leading byte order mark (as Windows editors save "UTF-8 with BOM")
+    and the whitespace around the key, ``\\r`` of a CRLF line end included, are
+    not part of it. Messages never contain the key, any byte of the file, nor
+    the key file's path (in case the key itself was typed there).
 
     Raises:
-        UsageError: No key anywhere, or the key file is unreadable or empty.
+        UsageError: No key anywhere, or the key file is unreadable, not UTF-8,
+            or empty.
     """
     if key_file is not None:
         try:
-            with open(key_file, encoding="utf-8") as file:
+            # utf-8-sig: the same as utf-8, less a BOM at the start, which
+            # str.strip() would keep and lemlist would refuse with a 401.
+            with open(key_file, encoding="utf-8-sig") as file:
                 key = file.readline().strip()
-        except (OSError, UnicodeDecodeError) as error:
+        except UnicodeDecodeError:
+            raise UsageError(
+                "cannot read the --key-file: not UTF-8 text; save it as UTF-8 "
+                "(UTF-16, as PowerShell's '>' writes, is not accepted)"
+            ) from None
+        except OSError as error:
             raise UsageError(f"cannot read the --key-file: {_reason(error)}") from None
         if not key:
             raise UsageError("the --key-file is empty: put the API key on its first line")

@@ -153,6 +153,37 @@ def test_read_api_key_file_errors_never_echo_the_path(tmp_path: Path) -> None:
     assert KEY not in str(caught.value)
 
 
+def test_read_api_key_file_strips_a_bom_and_crlf(tmp_path: Path) -> None:
+    # As Windows' Notepad saves "UTF-8 with BOM", with CRLF line endings.
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"\xef\xbb\xbf " + KEY.encode() + b" \r\nsecond line\r\n")
+    assert read_api_key({}, str(key_file)) == KEY
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # PowerShell 5's `echo KEY > file`: UTF-16 with a BOM.
+        b"\xff\xfe" + f"{KEY}\r\n".encode("utf-16-le"),
+        # Latin-1, with a byte that is not UTF-8 inside the key.
+        KEY.encode() + b"\xe9\n",
+    ],
+)
+def test_read_api_key_file_not_utf8_is_clear_and_never_echoes_it(
+    tmp_path: Path, content: bytes
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(content)
+    with pytest.raises(UsageError) as caught:
+        read_api_key({}, str(key_file))
+    message = str(caught.value)
+    assert message.startswith("cannot read the --key-file: not UTF-8 text")
+    assert "save it as UTF-8" in message
+    assert KEY not in message
+    assert "0x" not in message  # no byte of it either
+    assert str(key_file) not in message
+
+
 def lead(payload: dict[str, Any]) -> Lead:
     result: Lead = converter.structure(payload, Lead)
     return result
@@ -729,6 +760,17 @@ async def test_key_file(fake: FakeLemlistServer, tmp_path: Path, env_key: str | 
     run = await cli(
         "leads", *ids, "--key-file", str(key_file), "--base-url", fake.base_url, key=env_key
     )
+    assert run.code == 0, run.stderr
+    assert set(by_campaign(jsonl(run.stdout))) == set(ids)
+
+
+async def test_a_key_file_with_a_bom_and_crlf_is_accepted(
+    fake: FakeLemlistServer, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "lemlist.key"
+    key_file.write_bytes(b"\xef\xbb\xbf" + KEY.encode() + b"\r\n")
+    ids = fake.campaign_ids
+    run = await cli("leads", *ids, "--key-file", str(key_file), "--base-url", fake.base_url)
     assert run.code == 0, run.stderr
     assert set(by_campaign(jsonl(run.stdout))) == set(ids)
 
