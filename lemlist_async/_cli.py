@@ -19,8 +19,9 @@ Rules this module keeps:
   parses anything, so that no usage error echoes its value.
   The key is never printed, in any message or log line.
 - Exit codes: 0 every campaign succeeded, 1 some failed (or the output could not
-  be written: a full disk, a closed pipe), 2 a usage error (a bad option, no
-  key, no ids, an unreadable file), 130 interrupted.
+  be written: a full disk), 2 a usage error (a bad option, no key, no ids, an
+  unreadable file), 130 interrupted, 141 stdout closed by its reader (``| head``),
+  which ends the run without a word, as it ends a Unix tool.
 - ``--output FILE`` appears only when every campaign succeeded: records go to a
   temporary file in the same directory, renamed over ``FILE`` at the end. On a
   failure or an interruption, ``FILE`` is left as it was and the records already
@@ -71,6 +72,7 @@ from ._version import __version__
 
 __all__ = [
     "CSV_FIELDS",
+    "EXIT_BROKEN_PIPE",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -98,12 +100,16 @@ __all__ = [
 PROG: Final = "lemlist-async"
 
 EXIT_OK: Final = 0
-#: Some campaign failed (or stdout was closed under us).
+#: Some campaign failed, or the output could not be written (a full disk).
 EXIT_FAILED: Final = 1
 #: argparse's own code for usage errors; the CLI's usage errors share it.
 EXIT_USAGE: Final = 2
 #: 128 + SIGINT, as shells report a process killed by Ctrl-C.
 EXIT_INTERRUPTED: Final = 130
+#: 128 + SIGPIPE: stdout was closed by its reader (``| head``), as a Unix tool
+#: killed by SIGPIPE reports it. Not 0: the output is incomplete, which
+#: ``set -o pipefail`` is there to notice; not 1: no campaign failed.
+EXIT_BROKEN_PIPE: Final = 141
 
 #: The CSV columns. Members beyond these (``Lead.extra``) are only in JSON Lines:
 #: a CSV header must be known before the first row, and extras vary per lead.
@@ -388,26 +394,30 @@ class Console:
     A permanent line (an error, a log record) first wipes the status line, so
     the two never mix; the next redraw puts the status back below it. It is also
     a minimal text stream (``write``/``flush``) for ``logging.StreamHandler``.
+
+    Once a write or a flush finds the stream closed by its reader
+    (``BrokenPipeError``), the console goes silent instead of raising: nobody is
+    left to read it, and the run (its output goes elsewhere) must not die of it.
     """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._shown = 0  # width of the status line on screen; 0 when none
+        self._closed = False
 
     def isatty(self) -> bool:
         """Whether the underlying stream is a terminal."""
         return self._stream.isatty()
 
     def write(self, text: str) -> int:
-        """Write ``text`` below (in place of) the status line."""
+        """Write ``text`` below (in place of) the status line; returns ``len(text)``."""
         self.clear()
-        written = self._stream.write(text)
-        self._stream.flush()
-        return written
+        self._put(text)
+        return len(text)
 
     def flush(self) -> None:
         """Flush the underlying stream."""
-        self._stream.flush()
+        self._put("")
 
     def line(self, text: str) -> None:
         """Write a permanent line; newlines inside ``text`` become spaces."""
@@ -418,16 +428,27 @@ class Console:
         text = text[: self._width() - 1]
         # Spaces over what is left of a longer previous text; no ANSI codes needed.
         padded = text.ljust(self._shown)
-        self._stream.write("\r" + padded)
-        self._stream.flush()
-        self._shown = max(len(padded), 1)
+        if self._put("\r" + padded):
+            self._shown = max(len(padded), 1)
 
     def clear(self) -> None:
         """Wipe the status line, if one is shown."""
         if self._shown:
-            self._stream.write("\r" + " " * self._shown + "\r")
-            self._stream.flush()
+            self._put("\r" + " " * self._shown + "\r")
             self._shown = 0
+
+    def _put(self, text: str) -> bool:
+        # Write and flush; False once the reader is gone.
+        if self._closed:
+            return False
+        try:
+            if text:
+                self._stream.write(text)
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed = True
+            return False
+        return True
 
     def _width(self) -> int:
         try:
@@ -763,7 +784,8 @@ in jsonl alone). --output FILE appears only if every campaign succeeded;
 otherwise FILE is left as it was and the leads fetched are in FILE{PARTIAL_SUFFIX}.
 
 Each failed campaign is one line on stderr. Exit code: 0 all succeeded,
-1 some campaign failed, 2 usage error (bad option, no key, no ids).
+1 some campaign failed, 2 usage error (bad option, no key, no ids),
+141 stdout closed early (as by `| head`: the run stops quietly).
 A progress line is drawn on stderr when it is a terminal.
 
 examples:
@@ -888,6 +910,22 @@ def build_parser() -> argparse.ArgumentParser:
 # -- Entry point -----------------------------------------------------------------------
 
 
+def _discard_stdout() -> None:
+    # The recipe of the signal module's docs: point file descriptor 1 at devnull
+    # so that the interpreter's final flush of what is still buffered does not
+    # report the closed pipe again. A stdout without a descriptor has no such
+    # final flush to fear.
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
 
@@ -895,7 +933,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments, without the program name; ``sys.argv[1:]`` when None.
 
     Returns:
-        0, 1, 2 or 130; see the module docstring. ``--help`` and ``--version``
+        0, 1, 2, 130 or 141; see the module docstring. ``--help`` and ``--version``
         return 0. Nothing raises out of here but bugs.
     """
     parser = build_parser()
@@ -918,7 +956,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         package_logger.setLevel(logging.INFO)
     try:
         run: Callable[[argparse.Namespace, Console], int] = args.run
-        return run(args, console)
+        status = run(args, console)
+        # Here, not at the interpreter's exit, where a closed pipe would be
+        # reported as "Exception ignored ... BrokenPipeError".
+        sys.stdout.flush()
+        return status
     except UsageError as error:
         console.line(f"{PROG} {args.command}: error: {error}")
         return EXIT_USAGE
@@ -926,12 +968,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.line(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`| head`). Point stdout at devnull so that the
-        # interpreter's final flush does not report the same error again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return EXIT_FAILED
+        # The reader of stdout went away (`| head`): end quietly, as Unix tools
+        # do. (Console never raises it: a closed stderr is ignored there.)
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as error:
         # Writing the output failed (disk full, a directory vanished): not a bug,
         # so one line, not a traceback. What was fetched is kept, see AtomicOutput.
