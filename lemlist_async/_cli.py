@@ -92,6 +92,7 @@ __all__ = [
     "main",
     "make_writer",
     "parse_ids",
+    "plural",
     "rate_limit_waiting",
     "read_api_key",
     "render_progress",
@@ -358,10 +359,22 @@ def exit_status(*, failed: int) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, as every count the CLI prints: ``1 lead``, ``58,490 leads``.
+
+    Thousands are separated by commas; the noun takes an ``s`` unless the count
+    is 1. Only for the CLI's own regular nouns (campaign, lead).
+    """
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def render_progress(
     done: int, total: int | None, leads: int, elapsed: float, *, waiting: bool
 ) -> str:
     """The text of the progress line, e.g. ``37/200 campaigns, 9,120 leads, 4.1 s``.
+
+    Counts have thousands separators, and nouns agree with them (``1/1 campaign,
+    1 lead``), as everywhere the CLI prints a count (see ``plural``).
 
     Args:
         done: Campaigns finished, failed ones included.
@@ -370,7 +383,9 @@ def render_progress(
         elapsed: Seconds since the start.
         waiting: Whether requests are held back by the rate limit right now.
     """
-    text = f"{done}/{'?' if total is None else total} campaigns, {leads:,} leads, {elapsed:.1f} s"
+    # The noun agrees with the total ("1/1 campaign"); unknown, it is plural.
+    campaigns = "? campaigns" if total is None else plural(total, "campaign")
+    text = f"{done:,}/{campaigns}, {plural(leads, 'lead')}, {elapsed:.1f} s"
     return text + ", waiting for the rate limit" if waiting else text
 
 
@@ -623,7 +638,7 @@ async def _fetch_leads(
     failed = 0
     refused = False
     committed = False
-    logger.info("fetching the leads of %d campaigns from %s", total, args.base_url)
+    logger.info("fetching the leads of %s from %s", plural(total, "campaign"), args.base_url)
     try:
         write = make_writer(args.format, stream)
         async with client:
@@ -653,7 +668,7 @@ async def _fetch_leads(
             failed += total - status.done
             console.line(
                 f"{PROG}: lemlist refused the API key; stopped, "
-                f"{total - status.done} campaigns not fetched"
+                f"{plural(total - status.done, 'campaign')} not fetched"
             )
         if output is not None and not failed:
             output.commit()
@@ -663,17 +678,19 @@ async def _fetch_leads(
         if output is not None and not committed:
             if status.leads:
                 partial = output.keep_partial()
+                verb = "is" if status.leads == 1 else "are"
                 console.line(
-                    f"{PROG}: {output.path!r} was not written; the {status.leads:,} leads "
-                    f"fetched are in {partial!r}"
+                    f"{PROG}: {output.path!r} was not written; the "
+                    f"{plural(status.leads, 'lead')} fetched {verb} in {partial!r}"
                 )
             else:
                 output.discard()
     if failed:
-        console.line(f"{PROG}: {failed} of {total} campaigns failed")
+        # "1 of 1 campaign failed", "1 of 3 campaigns failed": the noun follows the total.
+        console.line(f"{PROG}: {failed:,} of {plural(total, 'campaign')} failed")
     elif console.isatty():
         where = "" if output is None else f", written to {output.path!r}"
-        console.line(f"{PROG}: {total} campaigns, {status.leads:,} leads{where}")
+        console.line(f"{PROG}: {plural(total, 'campaign')}, {plural(status.leads, 'lead')}{where}")
     return exit_status(failed=failed)
 
 
@@ -721,14 +738,16 @@ async def _demo(campaigns: int, seed: int, console: Console) -> int:
         busiest = fake.max_arrivals_in_window(RATE_WINDOW)
     cycles = math.ceil(campaigns / RATE_LIMIT) - 1
     minimum = RATE_WINDOW * cycles + DEMO_LATENCY
+    # Counts with thousands separators, as on the progress line; not inside the
+    # formula, where "ceil(1,000/20)" would read as two arguments.
     print(
-        f"fake lemlist: in this process, {RATE_LIMIT} requests per {RATE_WINDOW:g} s "
+        f"fake lemlist: in this process, {RATE_LIMIT:,} requests per {RATE_WINDOW:g} s "
         f"(fixed window), {_LATENCY_MS} ms + up to {_JITTER_MS} ms latency",
-        f"campaigns fetched: {fetched} of {campaigns}",
-        f"leads: {status.leads}",
-        f"requests the server received: {requests}",
-        f"429 responses: {too_many}",
-        f"most requests in any {RATE_WINDOW:g} s window: {busiest} (limit {RATE_LIMIT})",
+        f"campaigns fetched: {fetched:,} of {campaigns:,}",
+        f"leads: {status.leads:,}",
+        f"requests the server received: {requests:,}",
+        f"429 responses: {too_many:,}",
+        f"most requests in any {RATE_WINDOW:g} s window: {busiest:,} (limit {RATE_LIMIT:,})",
         f"elapsed: {elapsed:.2f} s",
         f"theoretical minimum: {minimum:.2f} s = {RATE_WINDOW:g} s x (ceil({campaigns}/"
         f"{RATE_LIMIT}) - 1) + one {_LATENCY_MS} ms round trip",

@@ -46,6 +46,7 @@ from lemlist_async._cli import (
     main,
     make_writer,
     parse_ids,
+    plural,
     rate_limit_waiting,
     read_api_key,
     render_progress,
@@ -292,6 +293,20 @@ def test_render_progress() -> None:
     assert render_progress(3, None, 0, 0.0, waiting=True) == (
         "3/? campaigns, 0 leads, 0.0 s, waiting for the rate limit"
     )
+
+
+def test_render_progress_counts_with_separators_and_the_right_number() -> None:
+    assert render_progress(1, 1, 1, 0.5, waiting=False) == "1/1 campaign, 1 lead, 0.5 s"
+    assert render_progress(1200, 2000, 58490, 61.0, waiting=False) == (
+        "1,200/2,000 campaigns, 58,490 leads, 61.0 s"
+    )
+
+
+def test_plural() -> None:
+    assert plural(1, "campaign") == "1 campaign"
+    assert plural(0, "lead") == "0 leads"
+    assert plural(2, "lead") == "2 leads"
+    assert plural(58490, "lead") == "58,490 leads"
 
 
 async def test_rate_limit_waiting_reads_the_limiter() -> None:
@@ -766,8 +781,9 @@ async def test_a_failing_campaign_leaves_the_output_file_and_keeps_a_partial_one
     rows = list(csv.reader(partial.read_text(encoding="utf-8").splitlines()))
     assert rows[0] == list(CSV_FIELDS)
     assert len(rows) - 1 == len(expected(fake, good))
-    assert f"'{target}' was not written" in run.stderr
-    assert f"are in '{partial}'" in run.stderr
+    count = len(expected(fake, good))
+    fetched = f"the {count} lead fetched is" if count == 1 else f"the {count} leads fetched are"
+    assert f"'{target}' was not written; {fetched} in '{partial}'" in run.stderr
     assert files_in(tmp_path) == ["leads.csv", "leads.csv.partial"]
 
 
@@ -831,12 +847,24 @@ async def test_a_refused_key_stops_the_run(fake: FakeLemlistServer) -> None:
     assert run.stderr.rstrip().endswith(f"4 of {len(fake.campaign_ids)} campaigns failed")
 
 
+async def test_messages_say_one_campaign_not_one_campaigns(fake: FakeLemlistServer) -> None:
+    wrong = "sk-WRONG-key-3b9f"
+    ids = fake.campaign_ids[:2]
+    run = await cli("leads", *ids, "--base-url", fake.base_url, "--concurrency", "1", key=wrong)
+    assert run.code == 1
+    assert "lemlist refused the API key; stopped, 1 campaign not fetched" in run.stderr
+    assert run.stderr.rstrip().endswith("2 of 2 campaigns failed")
+    run = await cli("leads", "cam_doesNotExist", "--base-url", fake.base_url)
+    assert run.stderr.rstrip().endswith("1 of 1 campaign failed")
+
+
 async def test_verbose_logs_retries_and_never_the_key(fake: FakeLemlistServer) -> None:
     fake.fail_next(503)
     run = await cli("leads", fake.campaign_ids[0], "-v", "--base-url", fake.base_url)
     assert run.code == 0, run.stderr
     assert "INFO lemlist_async" in run.stderr
     assert "answered 503; retry 1 of 4" in run.stderr
+    assert "fetching the leads of 1 campaign from" in run.stderr
     assert len(jsonl(run.stdout)) == len(expected(fake, fake.campaign_ids[0]))
 
 
@@ -910,6 +938,7 @@ async def test_demo_with_its_progress_line() -> None:
     assert code == 0, (out, terminal)
     summary = dict(line.split(": ", 1) for line in out.splitlines())
     assert summary["campaigns fetched"] == "25 of 25"
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+", summary["leads"])  # as the progress line has it
     assert summary["requests the server received"] == "25"
     assert summary["429 responses"] == "0"
     assert summary["most requests in any 2 s window"] == "20 (limit 20)"
