@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import difflib
 import io
 import json
 import logging
@@ -66,7 +67,7 @@ from ._constants import (
 )
 from ._converter import converter
 from ._errors import AuthenticationError
-from ._models import Lead
+from ._models import Lead, LeadState
 from ._ratelimit import WindowRateLimiter
 from ._version import __version__
 
@@ -96,6 +97,7 @@ __all__ = [
     "rate_limit_waiting",
     "read_api_key",
     "render_progress",
+    "state_warning",
 ]
 
 PROG: Final = "lemlist-async"
@@ -135,6 +137,12 @@ _JITTER_MS: Final = round(DEMO_JITTER * 1000)
 # shape rather than by a list of spellings: argparse's "unrecognized arguments"
 # error would print the value of any spelling a list missed (--apiKey, --lemlist-api-key).
 _KEY_WORDS: Final = ("apikey", "token", "secret")
+
+#: The lead states lemlist documents: ``LeadState``'s members (iteration skips
+#: the pseudo-members that unknown states become).
+_KNOWN_STATES: Final = frozenset(state.value for state in LeadState)
+# Listed by a warning about a state that is close to none of them.
+_COMMON_STATES: Final = ("interested", "notInterested", "contacted", "hooked", "paused")
 
 # A UTF-16 surrogate code point, which text in UTF-8 can never hold.
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -352,6 +360,30 @@ def csv_row(record: Mapping[str, Any]) -> list[str]:
     style): CSV has no escape of its own, and a row must always be writable.
     """
     return [escape_surrogates(str(record[name])) for name in CSV_FIELDS]
+
+
+def state_warning(state: str) -> str | None:
+    """A warning for a ``--state`` that lemlist does not document; None for one it does.
+
+    States are an open set, so an unknown one is still sent: lemlist may have
+    added it since. But a typo would match no lead without any error, hence the
+    warning. It suggests the closest documented state, compared without case
+    (``difflib``), or lists a few common ones when none is close.
+
+    Only the documented states (the members of ``LeadState``) count; this never
+    calls ``LeadState(state)``, which would cache a pseudo-member per name typed.
+    """
+    if state in _KNOWN_STATES:
+        return None
+    by_folded = {known.casefold(): known for known in _KNOWN_STATES}
+    close = difflib.get_close_matches(state.casefold(), by_folded, n=1)
+    if close:
+        hint = f"did you mean {by_folded[close[0]]!r}?"
+    else:
+        hint = "such as " + ", ".join(repr(known) for known in _COMMON_STATES)
+    return (
+        f"warning: {state!r} is not a lead state lemlist documents ({hint}); it is sent as given"
+    )
 
 
 def exit_status(*, failed: int) -> int:
@@ -609,6 +641,9 @@ def make_writer(output_format: str, stream: TextIO) -> RecordWriter:
 def _run_leads(args: argparse.Namespace, console: Console) -> int:
     key = read_api_key(os.environ, args.key_file)
     ids = collect_ids(args.campaign_ids, args.ids_file, sys.stdin)
+    warning = None if args.state is None else state_warning(args.state)
+    if warning is not None:
+        console.line(f"{PROG} {args.command}: {warning}")
     to_stdout = args.output in (None, "-")
     if to_stdout and isinstance(sys.stdout, io.TextIOWrapper):
         # JSON Lines is UTF-8 by definition, whatever the locale says.
@@ -779,7 +814,8 @@ def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
 
 
 def _state(text: str) -> str:
-    # lemlist's states are an open set (see LeadState): any non-empty name passes.
+    # lemlist's states are an open set (see LeadState): any non-empty name passes;
+    # _run_leads warns about one lemlist does not document (state_warning).
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty; leave --state out for every state")
     return text.strip()
@@ -864,7 +900,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CAMPAIGN_ID",
         help="campaign ids; '-' reads more from stdin, one per line",
     )
-    leads.add_argument("--state", type=_state, help="only leads in this state, e.g. interested")
+    leads.add_argument(
+        "--state",
+        type=_state,
+        help="only leads in this state, e.g. interested (one lemlist does not document "
+        "is sent anyway, with a warning)",
+    )
     leads.add_argument(
         "--limit",
         type=_bounded_int(LEADS_LIMIT_MIN, LEADS_LIMIT_MAX),

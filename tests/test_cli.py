@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lemlist_async import Lead, WindowRateLimiter, converter
+from lemlist_async import Lead, LeadState, WindowRateLimiter, converter
 from lemlist_async._cli import (
     CSV_FIELDS,
     EXIT_BROKEN_PIPE,
@@ -50,6 +50,7 @@ from lemlist_async._cli import (
     rate_limit_waiting,
     read_api_key,
     render_progress,
+    state_warning,
 )
 from lemlist_async._constants import API_KEY_ENV_VAR
 from lemlist_async._version import __version__
@@ -278,6 +279,37 @@ def test_csv_rows_have_the_four_columns_only() -> None:
         "s",
     ]
     assert tuple(next(csv.reader(io.StringIO(stream.getvalue())))) == CSV_FIELDS
+
+
+@pytest.mark.parametrize("state", ["interested", "notInterested", "linkedinSendFailed"])
+def test_a_documented_state_has_no_warning(state: str) -> None:
+    assert state_warning(state) is None
+
+
+@pytest.mark.parametrize(
+    ("state", "suggestion"),
+    [("intrested", "interested"), ("notinterested", "notInterested"), ("Paused", "paused")],
+)
+def test_an_unknown_state_close_to_a_known_one_suggests_it(state: str, suggestion: str) -> None:
+    assert state_warning(state) == (
+        f"warning: {state!r} is not a lead state lemlist documents "
+        f"(did you mean {suggestion!r}?); it is sent as given"
+    )
+
+
+def test_an_unknown_state_far_from_any_lists_some_known_ones() -> None:
+    warning = state_warning("xyzzy")
+    assert warning is not None
+    assert warning.startswith("warning: 'xyzzy' is not a lead state lemlist documents (such as")
+    assert "'interested'" in warning
+    assert warning.endswith("; it is sent as given")
+
+
+def test_state_warning_makes_no_lead_state_pseudo_member() -> None:
+    # LeadState("x") would cache a pseudo-member for every unknown name typed.
+    before = dict(LeadState._value2member_map_)
+    state_warning("notAStateAtAll-9f3e")
+    assert LeadState._value2member_map_ == before
 
 
 def test_exit_status_is_zero_only_when_nothing_failed() -> None:
@@ -689,6 +721,18 @@ async def test_leads_as_csv_with_state_and_limit(fake: FakeLemlistServer) -> Non
     wanted = {cid: expected(fake, cid, state="contacted", limit=3) for cid in ids}
     assert by_campaign(rows) == {cid: want for cid, want in wanted.items() if want}
     assert all(r.query == {"state": "contacted", "limit": "3"} for r in fake.requests)
+    assert run.stderr == ""  # a documented state: no warning
+
+
+async def test_an_unknown_state_is_sent_with_a_warning(fake: FakeLemlistServer) -> None:
+    ids = fake.campaign_ids
+    run = await cli("leads", *ids, "--state", "intrested", "--base-url", fake.base_url)
+    assert run.code == 0, run.stderr
+    assert run.stderr == (
+        "lemlist-async leads: warning: 'intrested' is not a lead state lemlist documents "
+        "(did you mean 'interested'?); it is sent as given\n"
+    )
+    assert [r.query["state"] for r in fake.requests] == ["intrested"] * len(ids)
 
 
 async def test_leads_to_an_output_file(fake: FakeLemlistServer, tmp_path: Path) -> None:
