@@ -14,11 +14,14 @@ Rules this module keeps:
 
 - The API key comes from ``LEMLIST_API_KEY`` or ``--key-file``, never from a
   command-line value, which would show in the process list and the shell
-  history. ``--api-key`` and the like are refused without echoing their value.
+  history. Any option that looks like it carries a secret (``--api-key``,
+  ``--apiKey``, ``--token``, ...; see ``key_option``) is refused before argparse
+  parses anything, so that no usage error echoes its value.
   The key is never printed, in any message or log line.
 - Exit codes: 0 every campaign succeeded, 1 some failed (or the output could not
-  be written: a full disk, a closed pipe), 2 a usage error (a bad option, no
-  key, no ids, an unreadable file), 130 interrupted.
+  be written: a full disk), 2 a usage error (a bad option, no key, no ids, an
+  unreadable file), 130 interrupted, 141 stdout closed by its reader (``| head``),
+  which ends the run without a word, as it ends a Unix tool.
 - ``--output FILE`` appears only when every campaign succeeded: records go to a
   temporary file in the same directory, renamed over ``FILE`` at the end. On a
   failure or an interruption, ``FILE`` is left as it was and the records already
@@ -39,16 +42,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import difflib
 import io
 import json
 import logging
 import math
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, NoReturn, Self, TextIO
+from typing import Any, Final, Self, TextIO
 
 from ._client import LemlistClient
 from ._config import validate_base_url
@@ -62,12 +67,13 @@ from ._constants import (
 )
 from ._converter import converter
 from ._errors import AuthenticationError
-from ._models import Lead
+from ._models import Lead, LeadState
 from ._ratelimit import WindowRateLimiter
 from ._version import __version__
 
 __all__ = [
     "CSV_FIELDS",
+    "EXIT_BROKEN_PIPE",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -79,26 +85,34 @@ __all__ = [
     "build_parser",
     "collect_ids",
     "csv_row",
+    "escape_surrogates",
     "exit_status",
     "jsonl_line",
+    "key_option",
     "lead_record",
     "main",
     "make_writer",
     "parse_ids",
+    "plural",
     "rate_limit_waiting",
     "read_api_key",
     "render_progress",
+    "state_warning",
 ]
 
 PROG: Final = "lemlist-async"
 
 EXIT_OK: Final = 0
-#: Some campaign failed (or stdout was closed under us).
+#: Some campaign failed, or the output could not be written (a full disk).
 EXIT_FAILED: Final = 1
 #: argparse's own code for usage errors; the CLI's usage errors share it.
 EXIT_USAGE: Final = 2
 #: 128 + SIGINT, as shells report a process killed by Ctrl-C.
 EXIT_INTERRUPTED: Final = 130
+#: 128 + SIGPIPE: stdout was closed by its reader (``| head``), as a Unix tool
+#: killed by SIGPIPE reports it. Not 0: the output is incomplete, which
+#: ``set -o pipefail`` is there to notice; not 1: no campaign failed.
+EXIT_BROKEN_PIPE: Final = 141
 
 #: The CSV columns. Members beyond these (``Lead.extra``) are only in JSON Lines:
 #: a CSV header must be known before the first row, and extras vary per lead.
@@ -118,9 +132,20 @@ DEMO_JITTER: Final = 0.020
 _LATENCY_MS: Final = round(DEMO_LATENCY * 1000)
 _JITTER_MS: Final = round(DEMO_JITTER * 1000)
 
-# Options under which people try to pass a key. They exist only to be refused
-# without echoing the value, which argparse's "unrecognized arguments" would do.
-_KEY_OPTIONS: Final = ("--api-key", "--apikey", "--api_key", "--key", "--token")
+# What makes an option name look like it carries a secret, once lowercased and
+# stripped of "-" and "_": these words anywhere, or "key" at the end. Matching by
+# shape rather than by a list of spellings: argparse's "unrecognized arguments"
+# error would print the value of any spelling a list missed (--apiKey, --lemlist-api-key).
+_KEY_WORDS: Final = ("apikey", "token", "secret")
+
+#: The lead states lemlist documents: ``LeadState``'s members (iteration skips
+#: the pseudo-members that unknown states become).
+_KNOWN_STATES: Final = frozenset(state.value for state in LeadState)
+# Listed by a warning about a state that is close to none of them.
+_COMMON_STATES: Final = ("interested", "notInterested", "contacted", "hooked", "paused")
+
+# A UTF-16 surrogate code point, which text in UTF-8 can never hold.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 _KEY_HELP: Final = f"""\
 The API key is read from the {API_KEY_ENV_VAR} environment variable, or from
@@ -161,7 +186,12 @@ def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -
     kept: the fan-out fetches each id once.
 
     Raises:
-        UsageError: The ids file cannot be read, or no id was given at all.
+        UsageError: The ids file or stdin cannot be read or is not UTF-8, an id
+            is not valid text (see below), or no id was given at all.
+
+    An id holding a lone surrogate, as Python makes of bytes that are not UTF-8
+    in ``argv`` (and on stdin in the C locale), is refused before any request:
+    no URL can carry it.
     """
     ids: list[str] = []
     stdin_read = False
@@ -171,7 +201,10 @@ def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -
         if stdin_read:
             return []
         stdin_read = True
-        return parse_ids(stdin)
+        try:
+            return parse_ids(stdin)
+        except UnicodeDecodeError as error:
+            raise UsageError(f"cannot read the campaign ids on stdin: {_reason(error)}") from None
 
     for argument in arguments:
         if argument == "-":
@@ -191,23 +224,38 @@ def collect_ids(arguments: Sequence[str], ids_file: str | None, stdin: TextIO) -
             "no campaign ids: give them as arguments, with --ids-file FILE, or as '-' "
             "to read them from stdin"
         )
+    for campaign_id in ids:
+        if _SURROGATE.search(campaign_id):
+            # repr() escapes the surrogate, so the message itself can be printed.
+            raise UsageError(f"campaign id {campaign_id!r} is not valid UTF-8 text")
     return ids
 
 
 def read_api_key(environ: Mapping[str, str], key_file: str | None) -> str:
     """The API key: the first line of ``key_file`` when given, else ``LEMLIST_API_KEY``.
 
-    An explicit ``--key-file`` wins over the environment. Messages never contain
-    the key, nor the key file's path (in case the key itself was typed there).
+    An explicit ``--key-file`` wins over the environment. The file is read as
+    UTF-8; a leading byte order mark (as Windows editors save "UTF-8 with BOM")
+    and the whitespace around the key, ``\\r`` of a CRLF line end included, are
+    not part of it. Messages never contain the key, any byte of the file, nor
+    the key file's path (in case the key itself was typed there).
 
     Raises:
-        UsageError: No key anywhere, or the key file is unreadable or empty.
+        UsageError: No key anywhere, or the key file is unreadable, not UTF-8,
+            or empty.
     """
     if key_file is not None:
         try:
-            with open(key_file, encoding="utf-8") as file:
+            # utf-8-sig: the same as utf-8, less a BOM at the start, which
+            # str.strip() would keep and lemlist would refuse with a 401.
+            with open(key_file, encoding="utf-8-sig") as file:
                 key = file.readline().strip()
-        except (OSError, UnicodeDecodeError) as error:
+        except UnicodeDecodeError:
+            raise UsageError(
+                "cannot read the --key-file: not UTF-8 text; save it as UTF-8 "
+                "(UTF-16, as PowerShell's '>' writes, is not accepted)"
+            ) from None
+        except OSError as error:
             raise UsageError(f"cannot read the --key-file: {_reason(error)}") from None
         if not key:
             raise UsageError("the --key-file is empty: put the API key on its first line")
@@ -222,10 +270,46 @@ def read_api_key(environ: Mapping[str, str], key_file: str | None) -> str:
     return key
 
 
+def key_option(argument: str) -> str | None:
+    """The option named by ``argument`` if it looks like one that carries a secret, else None.
+
+    ``argument`` is one command-line word; for ``--opt=VALUE`` the name is the
+    part before ``=``. An option looks secret-bearing when its name, lowercased
+    and without ``-`` and ``_``, contains ``apikey``, ``token`` or ``secret``, or
+    ends in ``key``: ``--apiKey``, ``--API-KEY``, ``--lemlist-api-key``,
+    ``--auth-token``, ``--key``. ``--key-file`` does not. Words that are not
+    options (``-`` alone, ids, values) are None.
+    """
+    if not argument.startswith("-"):
+        return None
+    option = argument.split("=", 1)[0]
+    name = option.lower().replace("-", "").replace("_", "")
+    if any(word in name for word in _KEY_WORDS) or name.endswith("key"):
+        return option
+    return None
+
+
+def _refuse_key_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    # Before argparse sees argv: its usage errors quote the words they reject, and
+    # a value after an unknown option is such a word. Every word is scanned, also
+    # after "--": no campaign id starts with "-", and a refusal costs nothing.
+    for argument in argv:
+        option = key_option(argument)
+        if option is not None:
+            parser.error(
+                f"there is no {option} option: a key on the command line shows in the "
+                f"process list and the shell history. Set {API_KEY_ENV_VAR}, or put the "
+                "key in a file and pass --key-file PATH"
+            )
+
+
 def _reason(error: Exception) -> str:
     # OSError's str() repeats the file name; only the reason is wanted here.
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
+    if isinstance(error, UnicodeDecodeError):
+        # Not str(error): it quotes the offending bytes, which may be the key's.
+        return "not UTF-8 text"
     return type(error).__name__
 
 
@@ -246,14 +330,60 @@ def lead_record(campaign_id: str, lead: Lead) -> dict[str, Any]:
     return record
 
 
+def escape_surrogates(text: str) -> str:
+    """``text`` with each surrogate code point written as ``\\uXXXX`` (6 characters).
+
+    A lone surrogate is what JSON's ``"\\udcff"`` escape and a surrogateescape
+    read of bytes that are not UTF-8 both produce; a UTF-8 stream refuses to
+    write it. The result always encodes, and other text is left as it is.
+    """
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def jsonl_line(record: Mapping[str, Any]) -> str:
-    """A record as one line of JSON Lines (compact, UTF-8 text, no newline)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    """A record as one line of JSON Lines (compact, UTF-8 text, no newline).
+
+    Characters are written as themselves (``é``, not ``\\u00e9``), except lone
+    surrogates: they are escaped as ``json.dumps(..., ensure_ascii=True)`` does,
+    which is valid JSON, encodes as UTF-8, and reads back as the same string.
+    """
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    # Only inside string literals can json.dumps have written a surrogate, so
+    # its JSON escape is the exact equivalent.
+    return escape_surrogates(line)
 
 
 def csv_row(record: Mapping[str, Any]) -> list[str]:
-    """A record's values in ``CSV_FIELDS`` order; other members are dropped."""
-    return [str(record[name]) for name in CSV_FIELDS]
+    """A record's values in ``CSV_FIELDS`` order; other members are dropped.
+
+    A lone surrogate becomes the 6 characters ``\\udcff`` (``backslashreplace``
+    style): CSV has no escape of its own, and a row must always be writable.
+    """
+    return [escape_surrogates(str(record[name])) for name in CSV_FIELDS]
+
+
+def state_warning(state: str) -> str | None:
+    """A warning for a ``--state`` that lemlist does not document; None for one it does.
+
+    States are an open set, so an unknown one is still sent: lemlist may have
+    added it since. But a typo would match no lead without any error, hence the
+    warning. It suggests the closest documented state, compared without case
+    (``difflib``), or lists a few common ones when none is close.
+
+    Only the documented states (the members of ``LeadState``) count; this never
+    calls ``LeadState(state)``, which would cache a pseudo-member per name typed.
+    """
+    if state in _KNOWN_STATES:
+        return None
+    by_folded = {known.casefold(): known for known in _KNOWN_STATES}
+    close = difflib.get_close_matches(state.casefold(), by_folded, n=1)
+    if close:
+        hint = f"did you mean {by_folded[close[0]]!r}?"
+    else:
+        hint = "such as " + ", ".join(repr(known) for known in _COMMON_STATES)
+    return (
+        f"warning: {state!r} is not a lead state lemlist documents ({hint}); it is sent as given"
+    )
 
 
 def exit_status(*, failed: int) -> int:
@@ -261,10 +391,22 @@ def exit_status(*, failed: int) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, as every count the CLI prints: ``1 lead``, ``58,490 leads``.
+
+    Thousands are separated by commas; the noun takes an ``s`` unless the count
+    is 1. Only for the CLI's own regular nouns (campaign, lead).
+    """
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def render_progress(
     done: int, total: int | None, leads: int, elapsed: float, *, waiting: bool
 ) -> str:
     """The text of the progress line, e.g. ``37/200 campaigns, 9,120 leads, 4.1 s``.
+
+    Counts have thousands separators, and nouns agree with them (``1/1 campaign,
+    1 lead``), as everywhere the CLI prints a count (see ``plural``).
 
     Args:
         done: Campaigns finished, failed ones included.
@@ -273,7 +415,9 @@ def render_progress(
         elapsed: Seconds since the start.
         waiting: Whether requests are held back by the rate limit right now.
     """
-    text = f"{done}/{'?' if total is None else total} campaigns, {leads:,} leads, {elapsed:.1f} s"
+    # The noun agrees with the total ("1/1 campaign"); unknown, it is plural.
+    campaigns = "? campaigns" if total is None else plural(total, "campaign")
+    text = f"{done:,}/{campaigns}, {plural(leads, 'lead')}, {elapsed:.1f} s"
     return text + ", waiting for the rate limit" if waiting else text
 
 
@@ -297,26 +441,30 @@ class Console:
     A permanent line (an error, a log record) first wipes the status line, so
     the two never mix; the next redraw puts the status back below it. It is also
     a minimal text stream (``write``/``flush``) for ``logging.StreamHandler``.
+
+    Once a write or a flush finds the stream closed by its reader
+    (``BrokenPipeError``), the console goes silent instead of raising: nobody is
+    left to read it, and the run (its output goes elsewhere) must not die of it.
     """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._shown = 0  # width of the status line on screen; 0 when none
+        self._closed = False
 
     def isatty(self) -> bool:
         """Whether the underlying stream is a terminal."""
         return self._stream.isatty()
 
     def write(self, text: str) -> int:
-        """Write ``text`` below (in place of) the status line."""
+        """Write ``text`` below (in place of) the status line; returns ``len(text)``."""
         self.clear()
-        written = self._stream.write(text)
-        self._stream.flush()
-        return written
+        self._put(text)
+        return len(text)
 
     def flush(self) -> None:
         """Flush the underlying stream."""
-        self._stream.flush()
+        self._put("")
 
     def line(self, text: str) -> None:
         """Write a permanent line; newlines inside ``text`` become spaces."""
@@ -327,16 +475,27 @@ class Console:
         text = text[: self._width() - 1]
         # Spaces over what is left of a longer previous text; no ANSI codes needed.
         padded = text.ljust(self._shown)
-        self._stream.write("\r" + padded)
-        self._stream.flush()
-        self._shown = max(len(padded), 1)
+        if self._put("\r" + padded):
+            self._shown = max(len(padded), 1)
 
     def clear(self) -> None:
         """Wipe the status line, if one is shown."""
         if self._shown:
-            self._stream.write("\r" + " " * self._shown + "\r")
-            self._stream.flush()
+            self._put("\r" + " " * self._shown + "\r")
             self._shown = 0
+
+    def _put(self, text: str) -> bool:
+        # Write and flush; False once the reader is gone.
+        if self._closed:
+            return False
+        try:
+            if text:
+                self._stream.write(text)
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed = True
+            return False
+        return True
 
     def _width(self) -> int:
         try:
@@ -482,6 +641,9 @@ def make_writer(output_format: str, stream: TextIO) -> RecordWriter:
 def _run_leads(args: argparse.Namespace, console: Console) -> int:
     key = read_api_key(os.environ, args.key_file)
     ids = collect_ids(args.campaign_ids, args.ids_file, sys.stdin)
+    warning = None if args.state is None else state_warning(args.state)
+    if warning is not None:
+        console.line(f"{PROG} {args.command}: {warning}")
     to_stdout = args.output in (None, "-")
     if to_stdout and isinstance(sys.stdout, io.TextIOWrapper):
         # JSON Lines is UTF-8 by definition, whatever the locale says.
@@ -511,7 +673,7 @@ async def _fetch_leads(
     failed = 0
     refused = False
     committed = False
-    logger.info("fetching the leads of %d campaigns from %s", total, args.base_url)
+    logger.info("fetching the leads of %s from %s", plural(total, "campaign"), args.base_url)
     try:
         write = make_writer(args.format, stream)
         async with client:
@@ -541,7 +703,7 @@ async def _fetch_leads(
             failed += total - status.done
             console.line(
                 f"{PROG}: lemlist refused the API key; stopped, "
-                f"{total - status.done} campaigns not fetched"
+                f"{plural(total - status.done, 'campaign')} not fetched"
             )
         if output is not None and not failed:
             output.commit()
@@ -551,17 +713,19 @@ async def _fetch_leads(
         if output is not None and not committed:
             if status.leads:
                 partial = output.keep_partial()
+                verb = "is" if status.leads == 1 else "are"
                 console.line(
-                    f"{PROG}: {output.path!r} was not written; the {status.leads:,} leads "
-                    f"fetched are in {partial!r}"
+                    f"{PROG}: {output.path!r} was not written; the "
+                    f"{plural(status.leads, 'lead')} fetched {verb} in {partial!r}"
                 )
             else:
                 output.discard()
     if failed:
-        console.line(f"{PROG}: {failed} of {total} campaigns failed")
+        # "1 of 1 campaign failed", "1 of 3 campaigns failed": the noun follows the total.
+        console.line(f"{PROG}: {failed:,} of {plural(total, 'campaign')} failed")
     elif console.isatty():
         where = "" if output is None else f", written to {output.path!r}"
-        console.line(f"{PROG}: {total} campaigns, {status.leads:,} leads{where}")
+        console.line(f"{PROG}: {plural(total, 'campaign')}, {plural(status.leads, 'lead')}{where}")
     return exit_status(failed=failed)
 
 
@@ -609,14 +773,16 @@ async def _demo(campaigns: int, seed: int, console: Console) -> int:
         busiest = fake.max_arrivals_in_window(RATE_WINDOW)
     cycles = math.ceil(campaigns / RATE_LIMIT) - 1
     minimum = RATE_WINDOW * cycles + DEMO_LATENCY
+    # Counts with thousands separators, as on the progress line; not inside the
+    # formula, where "ceil(1,000/20)" would read as two arguments.
     print(
-        f"fake lemlist: in this process, {RATE_LIMIT} requests per {RATE_WINDOW:g} s "
+        f"fake lemlist: in this process, {RATE_LIMIT:,} requests per {RATE_WINDOW:g} s "
         f"(fixed window), {_LATENCY_MS} ms + up to {_JITTER_MS} ms latency",
-        f"campaigns fetched: {fetched} of {campaigns}",
-        f"leads: {status.leads}",
-        f"requests the server received: {requests}",
-        f"429 responses: {too_many}",
-        f"most requests in any {RATE_WINDOW:g} s window: {busiest} (limit {RATE_LIMIT})",
+        f"campaigns fetched: {fetched:,} of {campaigns:,}",
+        f"leads: {status.leads:,}",
+        f"requests the server received: {requests:,}",
+        f"429 responses: {too_many:,}",
+        f"most requests in any {RATE_WINDOW:g} s window: {busiest:,} (limit {RATE_LIMIT:,})",
         f"elapsed: {elapsed:.2f} s",
         f"theoretical minimum: {minimum:.2f} s = {RATE_WINDOW:g} s x (ceil({campaigns}/"
         f"{RATE_LIMIT}) - 1) + one {_LATENCY_MS} ms round trip",
@@ -648,7 +814,8 @@ def _bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
 
 
 def _state(text: str) -> str:
-    # lemlist's states are an open set (see LeadState): any non-empty name passes.
+    # lemlist's states are an open set (see LeadState): any non-empty name passes;
+    # _run_leads warns about one lemlist does not document (state_warning).
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty; leave --state out for every state")
     return text.strip()
@@ -659,23 +826,6 @@ def _base_url(text: str) -> str:
         return str(validate_base_url(text))
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-class _RefuseKey(argparse.Action):
-    """Refuses an option that would carry the key, without echoing its value."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> NoReturn:
-        parser.error(
-            f"there is no {option_string} option: a key on the command line shows in the "
-            f"process list and the shell history. Set {API_KEY_ENV_VAR}, or put the key "
-            "in a file and pass --key-file PATH"
-        )
 
 
 _LEADS_EPILOG = f"""\
@@ -689,7 +839,8 @@ in jsonl alone). --output FILE appears only if every campaign succeeded;
 otherwise FILE is left as it was and the leads fetched are in FILE{PARTIAL_SUFFIX}.
 
 Each failed campaign is one line on stderr. Exit code: 0 all succeeded,
-1 some campaign failed, 2 usage error (bad option, no key, no ids).
+1 some campaign failed, 2 usage error (bad option, no key, no ids),
+141 stdout closed early (as by `| head`: the run stops quietly).
 A progress line is drawn on stderr when it is a terminal.
 
 examples:
@@ -725,14 +876,12 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument(*_KEY_OPTIONS, action=_RefuseKey, nargs="?", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     common.add_argument(
         "-v", "--verbose", action="store_true", help="log retries and rate-limit pauses to stderr"
     )
-    common.add_argument(*_KEY_OPTIONS, action=_RefuseKey, nargs="?", help=argparse.SUPPRESS)
 
     leads = commands.add_parser(
         "leads",
@@ -751,7 +900,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CAMPAIGN_ID",
         help="campaign ids; '-' reads more from stdin, one per line",
     )
-    leads.add_argument("--state", type=_state, help="only leads in this state, e.g. interested")
+    leads.add_argument(
+        "--state",
+        type=_state,
+        help="only leads in this state, e.g. interested (one lemlist does not document "
+        "is sent anyway, with a warning)",
+    )
     leads.add_argument(
         "--limit",
         type=_bounded_int(LEADS_LIMIT_MIN, LEADS_LIMIT_MAX),
@@ -816,6 +970,22 @@ def build_parser() -> argparse.ArgumentParser:
 # -- Entry point -----------------------------------------------------------------------
 
 
+def _discard_stdout() -> None:
+    # The recipe of the signal module's docs: point file descriptor 1 at devnull
+    # so that the interpreter's final flush of what is still buffered does not
+    # report the closed pipe again. A stdout without a descriptor has no such
+    # final flush to fear.
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
 
@@ -823,12 +993,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments, without the program name; ``sys.argv[1:]`` when None.
 
     Returns:
-        0, 1, 2 or 130; see the module docstring. ``--help`` and ``--version``
+        0, 1, 2, 130 or 141; see the module docstring. ``--help`` and ``--version``
         return 0. Nothing raises out of here but bugs.
     """
     parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        _refuse_key_options(parser, arguments)
+        args = parser.parse_args(arguments)
     except SystemExit as exit_:
         # argparse exits on --help, --version and usage errors; main returns instead.
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
@@ -844,7 +1016,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         package_logger.setLevel(logging.INFO)
     try:
         run: Callable[[argparse.Namespace, Console], int] = args.run
-        return run(args, console)
+        status = run(args, console)
+        # Here, not at the interpreter's exit, where a closed pipe would be
+        # reported as "Exception ignored ... BrokenPipeError".
+        sys.stdout.flush()
+        return status
     except UsageError as error:
         console.line(f"{PROG} {args.command}: error: {error}")
         return EXIT_USAGE
@@ -852,12 +1028,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.line(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`| head`). Point stdout at devnull so that the
-        # interpreter's final flush does not report the same error again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return EXIT_FAILED
+        # The reader of stdout went away (`| head`): end quietly, as Unix tools
+        # do. (Console never raises it: a closed stderr is ignored there.)
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as error:
         # Writing the output failed (disk full, a directory vanished): not a bug,
         # so one line, not a traceback. What was fetched is kept, see AtomicOutput.

@@ -26,9 +26,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lemlist_async import Lead, WindowRateLimiter, converter
+from lemlist_async import Lead, LeadState, WindowRateLimiter, converter
 from lemlist_async._cli import (
     CSV_FIELDS,
+    EXIT_BROKEN_PIPE,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
@@ -40,17 +41,22 @@ from lemlist_async._cli import (
     csv_row,
     exit_status,
     jsonl_line,
+    key_option,
     lead_record,
     main,
     make_writer,
     parse_ids,
+    plural,
     rate_limit_waiting,
     read_api_key,
     render_progress,
+    state_warning,
 )
 from lemlist_async._constants import API_KEY_ENV_VAR
 from lemlist_async._version import __version__
 from lemlist_async.testing import FakeLemlistServer
+
+from .conftest import ScriptedServer
 
 KEY = "sk-cli-SENTINEL-7c41d0e9"
 WIRE_ORDER = ["campaignId", "_id", "contactId", "state"]
@@ -100,6 +106,24 @@ def test_collect_ids_refuses_nothing_and_an_unreadable_file(tmp_path: Path) -> N
         collect_ids([], str(tmp_path / "missing.txt"), io.StringIO(""))
 
 
+def test_collect_ids_refuses_ids_that_are_not_text(tmp_path: Path) -> None:
+    # A surrogateescape read of bytes that are not UTF-8 (argv, or stdin in the
+    # C locale) gives lone surrogates; no URL can carry them.
+    with pytest.raises(UsageError) as caught:
+        collect_ids(["cam_1", "cam_\udcff"], None, io.StringIO(""))
+    message = str(caught.value)
+    assert "campaign id 'cam_\\udcff' is not valid UTF-8" in message
+    message.encode("utf-8")  # the message itself can be printed
+    # A stdin that decodes strictly (a UTF-8 locale) fails on the read instead.
+    stdin = io.TextIOWrapper(io.BytesIO(b"cam_1\ncam_\xff\n"), encoding="utf-8")
+    with pytest.raises(UsageError, match="cannot read the campaign ids on stdin: not UTF-8"):
+        collect_ids(["-"], None, stdin)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_bytes(b"cam_\xff\n")
+    with pytest.raises(UsageError, match=r"cannot read --ids-file .*: not UTF-8"):
+        collect_ids([], str(ids_file), io.StringIO(""))
+
+
 def test_read_api_key_from_the_environment() -> None:
     assert read_api_key({API_KEY_ENV_VAR: f"  {KEY}\n"}, None) == KEY
 
@@ -130,6 +154,37 @@ def test_read_api_key_file_errors_never_echo_the_path(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="empty") as caught:
         read_api_key({}, str(empty))
     assert KEY not in str(caught.value)
+
+
+def test_read_api_key_file_strips_a_bom_and_crlf(tmp_path: Path) -> None:
+    # As Windows' Notepad saves "UTF-8 with BOM", with CRLF line endings.
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"\xef\xbb\xbf " + KEY.encode() + b" \r\nsecond line\r\n")
+    assert read_api_key({}, str(key_file)) == KEY
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # PowerShell 5's `echo KEY > file`: UTF-16 with a BOM.
+        b"\xff\xfe" + f"{KEY}\r\n".encode("utf-16-le"),
+        # Latin-1, with a byte that is not UTF-8 inside the key.
+        KEY.encode() + b"\xe9\n",
+    ],
+)
+def test_read_api_key_file_not_utf8_is_clear_and_never_echoes_it(
+    tmp_path: Path, content: bytes
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(content)
+    with pytest.raises(UsageError) as caught:
+        read_api_key({}, str(key_file))
+    message = str(caught.value)
+    assert message.startswith("cannot read the --key-file: not UTF-8 text")
+    assert "save it as UTF-8" in message
+    assert KEY not in message
+    assert "0x" not in message  # no byte of it either
+    assert str(key_file) not in message
 
 
 def lead(payload: dict[str, Any]) -> Lead:
@@ -168,6 +223,42 @@ def test_jsonl_line_is_one_line_of_utf8_json() -> None:
     assert json.loads(line) == record
 
 
+def strict_utf8() -> io.TextIOWrapper:
+    """A text stream that, like a real file or pipe, refuses what is not UTF-8."""
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", newline="")
+
+
+def written(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8")
+
+
+# What a surrogateescape read of the bytes b"\xff" gives, or JSON's "\udcff".
+LONE = "\udcff"
+
+
+def test_jsonl_escapes_lone_surrogates_and_round_trips() -> None:
+    record = lead_record(
+        f"cam_{LONE}",
+        lead({"_id": f"lea_{LONE}", "contactId": "ctc_1", "state": "new", "note": "é\ud83d"}),
+    )
+    stream = strict_utf8()
+    stream.write(jsonl_line(record) + "\n")
+    line = written(stream)
+    assert '"_id":"lea_\\udcff"' in line  # JSON's own escape, valid JSON
+    assert "é" in line  # everything else stays as it is
+    assert json.loads(line) == record
+
+
+def test_csv_writes_lone_surrogates_backslash_escaped() -> None:
+    stream = strict_utf8()
+    write = make_writer("csv", stream)
+    write(f"cam_{LONE}", [lead({"_id": f"lea_{LONE}", "contactId": "ctc_é", "state": "new"})])
+    assert written(stream).splitlines()[1] == "cam_\\udcff,lea_\\udcff,ctc_é,new"
+
+
 def test_csv_rows_have_the_four_columns_only() -> None:
     stream = io.StringIO()
     write = make_writer("csv", stream)
@@ -190,6 +281,37 @@ def test_csv_rows_have_the_four_columns_only() -> None:
     assert tuple(next(csv.reader(io.StringIO(stream.getvalue())))) == CSV_FIELDS
 
 
+@pytest.mark.parametrize("state", ["interested", "notInterested", "linkedinSendFailed"])
+def test_a_documented_state_has_no_warning(state: str) -> None:
+    assert state_warning(state) is None
+
+
+@pytest.mark.parametrize(
+    ("state", "suggestion"),
+    [("intrested", "interested"), ("notinterested", "notInterested"), ("Paused", "paused")],
+)
+def test_an_unknown_state_close_to_a_known_one_suggests_it(state: str, suggestion: str) -> None:
+    assert state_warning(state) == (
+        f"warning: {state!r} is not a lead state lemlist documents "
+        f"(did you mean {suggestion!r}?); it is sent as given"
+    )
+
+
+def test_an_unknown_state_far_from_any_lists_some_known_ones() -> None:
+    warning = state_warning("xyzzy")
+    assert warning is not None
+    assert warning.startswith("warning: 'xyzzy' is not a lead state lemlist documents (such as")
+    assert "'interested'" in warning
+    assert warning.endswith("; it is sent as given")
+
+
+def test_state_warning_makes_no_lead_state_pseudo_member() -> None:
+    # LeadState("x") would cache a pseudo-member for every unknown name typed.
+    before = dict(LeadState._value2member_map_)
+    state_warning("notAStateAtAll-9f3e")
+    assert LeadState._value2member_map_ == before
+
+
 def test_exit_status_is_zero_only_when_nothing_failed() -> None:
     assert exit_status(failed=0) == EXIT_OK == 0
     assert exit_status(failed=1) == EXIT_FAILED == 1
@@ -203,6 +325,20 @@ def test_render_progress() -> None:
     assert render_progress(3, None, 0, 0.0, waiting=True) == (
         "3/? campaigns, 0 leads, 0.0 s, waiting for the rate limit"
     )
+
+
+def test_render_progress_counts_with_separators_and_the_right_number() -> None:
+    assert render_progress(1, 1, 1, 0.5, waiting=False) == "1/1 campaign, 1 lead, 0.5 s"
+    assert render_progress(1200, 2000, 58490, 61.0, waiting=False) == (
+        "1,200/2,000 campaigns, 58,490 leads, 61.0 s"
+    )
+
+
+def test_plural() -> None:
+    assert plural(1, "campaign") == "1 campaign"
+    assert plural(0, "lead") == "0 leads"
+    assert plural(2, "lead") == "2 leads"
+    assert plural(58490, "lead") == "58,490 leads"
 
 
 async def test_rate_limit_waiting_reads_the_limiter() -> None:
@@ -220,6 +356,34 @@ async def test_rate_limit_waiting_reads_the_limiter() -> None:
     limiter.pause(0.05)  # as after a 429
     assert rate_limit_waiting(limiter, loop.time())
     assert not rate_limit_waiting(limiter, loop.time() + 0.1)
+
+
+class ClosedPipe(io.StringIO):
+    """A stream whose reader went away: every write and flush raises BrokenPipeError."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_console_on_a_closed_stderr_stays_quiet() -> None:
+    # Nobody is left to read it; the run itself must go on.
+    console = Console(ClosedPipe())
+    console.status("1/3 campaigns")
+    console.line("lemlist-async: campaign cam_1: 404")
+    console.clear()
+    console.flush()
+
+
+def test_a_closed_stdout_ends_the_demo_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `lemlist-async demo | head -0`: the summary cannot be written.
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["demo", "--campaigns", "2"]) == EXIT_BROKEN_PIPE == 141
+    assert capsys.readouterr().err == ""
 
 
 def test_console_redraws_in_place_and_wipes_before_a_line() -> None:
@@ -333,6 +497,56 @@ def test_a_key_option_is_refused_without_echoing_it(
     assert KEY not in err
 
 
+@pytest.mark.parametrize("command", [["leads", "cam_1"], ["demo"], []])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--apiKey",
+        "--API-KEY",
+        "--lemlist-api-key",
+        "--lemlist_api_key",
+        "--auth-token",
+        "--client-secret",
+        "--secret",
+        "--private-key",
+        "-apikey",
+    ],
+)
+@pytest.mark.parametrize("joined", [True, False])
+def test_any_key_like_option_is_refused_without_echoing_it(
+    command: list[str], option: str, joined: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Not only the spellings the parser knows: argparse's own "unrecognized
+    # arguments" error would print the value of any other one.
+    argv = [f"{option}={KEY}"] if joined else [option, KEY]
+    assert main([*command, *argv]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert KEY not in captured.out
+    assert KEY not in captured.err
+    assert f"no {option} option" in captured.err
+    assert API_KEY_ENV_VAR in captured.err
+    assert "--key-file" in captured.err
+
+
+def test_key_option_names_the_option_and_never_the_value() -> None:
+    assert key_option(f"--lemlist-api-key={KEY}") == "--lemlist-api-key"
+    assert key_option("--API_KEY") == "--API_KEY"
+    assert key_option("--key") == "--key"
+    assert key_option("--bearer-Token") == "--bearer-Token"
+    for word in ("--key-file", "-", "--", "-v", "cam_key", "apikey", "--state"):
+        assert key_option(word) is None
+
+
+@pytest.mark.parametrize("option", ["--key-file", "--monkey-file", "--keys"])
+def test_options_that_only_look_like_key_options_are_left_to_argparse(
+    option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", option, "x"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "unrecognized arguments" in err
+    assert "process list" not in err
+
+
 def test_options_are_not_abbreviated(capsys: pytest.CaptureFixture[str]) -> None:
     # `--key-f KEY` must not silently become --key-file.
     assert main(["leads", "cam_1", "--key-f", "x"]) == EXIT_USAGE
@@ -422,7 +636,10 @@ def assert_clean(run: Run, *secrets: str) -> None:
 
 
 async def cli(
-    *args: str, key: str | None = KEY, stdin: str | None = None, cwd: Path | None = None
+    *args: str,
+    key: str | None = KEY,
+    stdin: str | bytes | None = None,
+    cwd: Path | None = None,
 ) -> Run:
     """Run ``python -m lemlist_async *args`` while this loop keeps serving the fake."""
     proc = await asyncio.create_subprocess_exec(
@@ -437,7 +654,7 @@ async def cli(
         cwd=cwd,
     )
     out, err = await asyncio.wait_for(
-        proc.communicate(None if stdin is None else stdin.encode()), timeout=60
+        proc.communicate(stdin.encode() if isinstance(stdin, str) else stdin), timeout=60
     )
     assert proc.returncode is not None
     run = Run(proc.returncode, out.decode("utf-8"), err.decode("utf-8"))
@@ -504,6 +721,18 @@ async def test_leads_as_csv_with_state_and_limit(fake: FakeLemlistServer) -> Non
     wanted = {cid: expected(fake, cid, state="contacted", limit=3) for cid in ids}
     assert by_campaign(rows) == {cid: want for cid, want in wanted.items() if want}
     assert all(r.query == {"state": "contacted", "limit": "3"} for r in fake.requests)
+    assert run.stderr == ""  # a documented state: no warning
+
+
+async def test_an_unknown_state_is_sent_with_a_warning(fake: FakeLemlistServer) -> None:
+    ids = fake.campaign_ids
+    run = await cli("leads", *ids, "--state", "intrested", "--base-url", fake.base_url)
+    assert run.code == 0, run.stderr
+    assert run.stderr == (
+        "lemlist-async leads: warning: 'intrested' is not a lead state lemlist documents "
+        "(did you mean 'interested'?); it is sent as given\n"
+    )
+    assert [r.query["state"] for r in fake.requests] == ["intrested"] * len(ids)
 
 
 async def test_leads_to_an_output_file(fake: FakeLemlistServer, tmp_path: Path) -> None:
@@ -529,6 +758,15 @@ async def test_ids_from_a_file(fake: FakeLemlistServer, tmp_path: Path) -> None:
     assert set(by_campaign(jsonl(run.stdout))) == set(fake.campaign_ids)
 
 
+async def test_an_id_that_is_not_utf8_is_refused_before_any_request(
+    fake: FakeLemlistServer,
+) -> None:
+    run = await cli("leads", "-", "--base-url", fake.base_url, stdin=b"cam_\xff\n")
+    assert run.code == EXIT_USAGE
+    assert run.stderr.startswith("lemlist-async leads: error: campaign id 'cam_")
+    assert fake.requests == []
+
+
 async def test_ids_from_stdin(fake: FakeLemlistServer) -> None:
     first, *rest = fake.campaign_ids
     stdin = "# from a pipe\n" + "\n".join(rest) + f"\n{first}\n"  # a duplicate, fetched once
@@ -536,6 +774,24 @@ async def test_ids_from_stdin(fake: FakeLemlistServer) -> None:
     assert run.code == 0, run.stderr
     assert set(by_campaign(jsonl(run.stdout))) == set(fake.campaign_ids)
     assert len(fake.requests) == len(fake.campaign_ids)
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "csv"])
+async def test_a_lead_with_a_lone_surrogate_is_written_escaped(
+    server: ScriptedServer, output_format: str
+) -> None:
+    # JSON may carry "\udcff" alone; Python decodes it to a lone surrogate,
+    # which no UTF-8 stream accepts as it is.
+    server.answer_json([{"_id": f"lea_{LONE}", "contactId": "ctc_1", "state": "new"}])
+    run = await cli("leads", "cam_1", "--format", output_format, "--base-url", server.base_url)
+    assert run.code == 0, run.stderr
+    assert run.stderr == ""
+    if output_format == "jsonl":
+        assert jsonl(run.stdout) == [
+            {"campaignId": "cam_1", "_id": f"lea_{LONE}", "contactId": "ctc_1", "state": "new"}
+        ]
+    else:
+        assert run.stdout.splitlines()[1] == "cam_1,lea_\\udcff,ctc_1,new"
 
 
 async def test_a_failing_campaign_is_reported_and_the_others_still_written(
@@ -569,8 +825,9 @@ async def test_a_failing_campaign_leaves_the_output_file_and_keeps_a_partial_one
     rows = list(csv.reader(partial.read_text(encoding="utf-8").splitlines()))
     assert rows[0] == list(CSV_FIELDS)
     assert len(rows) - 1 == len(expected(fake, good))
-    assert f"'{target}' was not written" in run.stderr
-    assert f"are in '{partial}'" in run.stderr
+    count = len(expected(fake, good))
+    fetched = f"the {count} lead fetched is" if count == 1 else f"the {count} leads fetched are"
+    assert f"'{target}' was not written; {fetched} in '{partial}'" in run.stderr
     assert files_in(tmp_path) == ["leads.csv", "leads.csv.partial"]
 
 
@@ -592,6 +849,17 @@ async def test_key_file(fake: FakeLemlistServer, tmp_path: Path, env_key: str | 
     run = await cli(
         "leads", *ids, "--key-file", str(key_file), "--base-url", fake.base_url, key=env_key
     )
+    assert run.code == 0, run.stderr
+    assert set(by_campaign(jsonl(run.stdout))) == set(ids)
+
+
+async def test_a_key_file_with_a_bom_and_crlf_is_accepted(
+    fake: FakeLemlistServer, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "lemlist.key"
+    key_file.write_bytes(b"\xef\xbb\xbf" + KEY.encode() + b"\r\n")
+    ids = fake.campaign_ids
+    run = await cli("leads", *ids, "--key-file", str(key_file), "--base-url", fake.base_url)
     assert run.code == 0, run.stderr
     assert set(by_campaign(jsonl(run.stdout))) == set(ids)
 
@@ -623,12 +891,24 @@ async def test_a_refused_key_stops_the_run(fake: FakeLemlistServer) -> None:
     assert run.stderr.rstrip().endswith(f"4 of {len(fake.campaign_ids)} campaigns failed")
 
 
+async def test_messages_say_one_campaign_not_one_campaigns(fake: FakeLemlistServer) -> None:
+    wrong = "sk-WRONG-key-3b9f"
+    ids = fake.campaign_ids[:2]
+    run = await cli("leads", *ids, "--base-url", fake.base_url, "--concurrency", "1", key=wrong)
+    assert run.code == 1
+    assert "lemlist refused the API key; stopped, 1 campaign not fetched" in run.stderr
+    assert run.stderr.rstrip().endswith("2 of 2 campaigns failed")
+    run = await cli("leads", "cam_doesNotExist", "--base-url", fake.base_url)
+    assert run.stderr.rstrip().endswith("1 of 1 campaign failed")
+
+
 async def test_verbose_logs_retries_and_never_the_key(fake: FakeLemlistServer) -> None:
     fake.fail_next(503)
     run = await cli("leads", fake.campaign_ids[0], "-v", "--base-url", fake.base_url)
     assert run.code == 0, run.stderr
     assert "INFO lemlist_async" in run.stderr
     assert "answered 503; retry 1 of 4" in run.stderr
+    assert "fetching the leads of 1 campaign from" in run.stderr
     assert len(jsonl(run.stdout)) == len(expected(fake, fake.campaign_ids[0]))
 
 
@@ -649,8 +929,9 @@ async def test_a_closed_stdout_ends_quietly() -> None:
         os.close(read_end)
         _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert first.startswith(b'{"campaignId":')
-    assert proc.returncode == EXIT_FAILED
-    assert_clean(Run(EXIT_FAILED, "", err.decode()))
+    # As a Unix tool killed by SIGPIPE reports it, and nothing said.
+    assert proc.returncode == EXIT_BROKEN_PIPE
+    assert err == b""
 
 
 async def run_with_terminal_stderr(*args: str) -> tuple[int, str, str | None]:
@@ -701,6 +982,7 @@ async def test_demo_with_its_progress_line() -> None:
     assert code == 0, (out, terminal)
     summary = dict(line.split(": ", 1) for line in out.splitlines())
     assert summary["campaigns fetched"] == "25 of 25"
+    assert re.fullmatch(r"\d{1,3}(,\d{3})+", summary["leads"])  # as the progress line has it
     assert summary["requests the server received"] == "25"
     assert summary["429 responses"] == "0"
     assert summary["most requests in any 2 s window"] == "20 (limit 20)"
