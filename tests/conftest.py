@@ -63,8 +63,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Recorded:
     """What the scripted server saw of one request."""
 
-    def __init__(self, request: web.Request) -> None:
+    def __init__(self, request: web.Request, body: bytes = b"") -> None:
         self.time = asyncio.get_running_loop().time()
+        self.body = body
         self.method = request.method
         self.raw_path = request.raw_path
         self.path = request.path
@@ -115,7 +116,7 @@ class ScriptedServer:
         self.answers.append(handler)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(Recorded(request))
+        self.requests.append(Recorded(request, await request.read()))
         if not self.answers:
             result = self.default(request)
             return await result if inspect.isawaitable(result) else result
