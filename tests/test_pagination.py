@@ -49,6 +49,7 @@ def test_offset_pages_read_the_array_and_the_envelope() -> None:
     assert ENVELOPE.split(envelope) == ([{"_id": "cam_1"}], 7)
     assert ENVELOPE.split({"campaigns": [], "pagination": {"totalRecords": "7"}}) == ([], None)
     assert ENVELOPE.split({"campaigns": []}) == ([], None)
+    wrong: object
     for wrong in ({"data": []}, "text", 3, None):
         with pytest.raises(ValueError, match="expected"):
             ENVELOPE.split(wrong)

@@ -65,17 +65,21 @@ def _decode(request: Request[Any], body: bytes, status: int = 200) -> Any:
 
 
 def test_decode_each_body_kind() -> None:
-    get = {"method": "GET", "path": "/p"}
-    assert _decode(Request[None](**get, body=Body.EMPTY), b"ignored", 202) is None
-    assert _decode(Request[str](**get, body=Body.TEXT), b"a,b\n1,2\n") == "a,b\n1,2\n"
-    assert _decode(Request[str](**get, body=Body.MESSAGE), b'"Variables unsubscribed"') == (
-        "Variables unsubscribed"
+    assert (
+        _decode(Request[None](method="GET", path="/p", body=Body.EMPTY), b"ignored", 202) is None
     )
-    assert _decode(Request[str](**get, body=Body.MESSAGE), b"Variable subscribed\n") == (
-        "Variable subscribed"
+    assert (
+        _decode(Request[str](method="GET", path="/p", body=Body.TEXT), b"a,b\n1,2\n")
+        == "a,b\n1,2\n"
     )
+    assert _decode(
+        Request[str](method="GET", path="/p", body=Body.MESSAGE), b'"Variables unsubscribed"'
+    ) == ("Variables unsubscribed")
+    assert _decode(
+        Request[str](method="GET", path="/p", body=Body.MESSAGE), b"Variable subscribed\n"
+    ) == ("Variable subscribed")
     leads = _decode(
-        Request[list[Lead]](**get, into=list[Lead]),
+        Request[list[Lead]](method="GET", path="/p", into=list[Lead]),
         b'[{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned"}]',
     )
     assert [lead.id for lead in leads] == ["lea_1"]
