@@ -25,7 +25,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
-from ._fastpath import list_structurer
+from ._fastpath import compiled, list_structurer
 from ._models import EXTRA as _EXTRA
 from ._models import WIRE_NAME, OpenStrEnum
 
@@ -159,23 +159,33 @@ _fast_converter = _make_converter(detailed=False)
 def structure(data: Any, into: Any) -> Any:
     """Structure a payload fast, with ``converter``'s detailed errors on failure.
 
-    A list of flat models goes through the compiled loop of ``_fastpath``; anything
-    it does not take goes through cattrs without detailed validation; a payload
-    that fails there is run again with it, for the paths of its bad fields.
+    A model, or a list of models, goes through its compiled structurer from
+    ``_fastpath``; a payload it does not take goes through cattrs without
+    detailed validation; a payload that fails there is run again with it, for
+    the paths of its bad fields.
 
     Raises:
         cattrs.BaseValidationError: The payload does not fit ``into``;
             ``validation_errors`` lists the bad paths.
     """
-    if get_origin(into) is list and (compiled := list_structurer(get_args(into)[0])):
+    fast = _compiled_for(into)
+    if fast is not None:
         try:
-            return compiled(data)
+            return fast(data)
         except Exception:  # noqa: BLE001, S110 - not the common case: the converter decides
             pass
     try:
         return _fast_converter.structure(data, into)
     except Exception:  # noqa: BLE001 - any failure is re-run below for its detailed report
         return converter.structure(data, into)
+
+
+def _compiled_for(into: Any) -> Callable[[Any], Any] | None:
+    if get_origin(into) is list:
+        return list_structurer(get_args(into)[0])
+    if isinstance(into, type) and attrs.has(into):
+        return compiled(into)
+    return None
 
 
 def validation_errors(exc: Exception) -> list[str]:

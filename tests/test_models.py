@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import attrs
@@ -9,9 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lemlist_async import Lead, LeadState, converter
+from lemlist_async import (
+    Campaign,
+    CampaignReport,
+    CampaignStats,
+    ExportedLead,
+    Lead,
+    LeadState,
+    converter,
+)
 from lemlist_async._converter import structure, validation_errors
-from lemlist_async._fastpath import NotFast, list_structurer
+from lemlist_async._fastpath import NotFast, compiled, list_structurer
 
 WIRE_KEYS = {"_id", "contactId", "state"}
 
@@ -148,8 +157,9 @@ def test_fast_path_is_compiled_for_lead_and_takes_only_the_common_case() -> None
     (lead,) = compiled(common)
     assert lead == Lead(id="lea_1", contact_id="ctc_1", state=LeadState.SCANNED)
     assert lead.state is LeadState.SCANNED
+    (rich,) = compiled([{"_id": "lea_1", "contactId": "ctc_1", "state": "x", "email": "a@b"}])
+    assert rich.extra == {"email": "a@b"}
     for odd in (
-        [{"_id": "lea_1", "contactId": "ctc_1", "state": "scanned", "email": "a@b"}],
         [{"_id": "lea_1", "contactId": "ctc_1"}],
         [{"_id": "lea_1", "contactId": 5, "state": "scanned"}],
         [{"_id": "lea_1", "contactId": "ctc_1", "stat": "scanned"}],
@@ -165,15 +175,20 @@ def test_fast_path_refuses_models_it_cannot_fill_safely() -> None:
         name: str = attrs.field(validator=attrs.validators.min_len(1))
 
     @attrs.frozen
-    class WithInt:
-        count: int
+    class WithFloat:
+        ratio: float
+
+    @attrs.frozen
+    class WithList:
+        names: list[str]
 
     @attrs.frozen(slots=False)
     class NotSlotted:
         name: str
 
     assert list_structurer(WithValidator) is None
-    assert list_structurer(WithInt) is None
+    assert list_structurer(WithFloat) is None
+    assert list_structurer(WithList) is None
     assert list_structurer(NotSlotted) is None
     assert list_structurer(dict) is None
 
@@ -213,3 +228,65 @@ def test_unknown_states_take_bounded_memory() -> None:
     # Equal values stay equal, and compare equal to their strings, cached or not.
     assert LeadState("brandNew0") == LeadState("brandNew0") == "brandNew0"
     assert LeadState(huge) == huge
+
+
+def _maybe(value: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # The right type most of the time, else any JSON value: the fast path must
+    # agree with the converter on both, or step aside.
+    return st.one_of(value, value, value, json_values)
+
+
+_datetimes = st.datetimes(timezones=st.none() | st.just(dt.UTC)).map(
+    lambda d: d.isoformat().replace("+00:00", "Z")
+)
+campaign_payloads = st.fixed_dictionaries(
+    {"_id": _maybe(st.text())},
+    optional={
+        "name": _maybe(st.text()),
+        "labels": _maybe(st.lists(st.text(), max_size=3)),
+        "createdAt": _maybe(_datetimes),
+        "status": _maybe(st.sampled_from(["running", "paused", "somethingNew"])),
+        "hasError": _maybe(st.booleans()),
+        "errors": _maybe(st.lists(st.text(), max_size=2)),
+        "creator": _maybe(st.fixed_dictionaries({}, optional={"userId": _maybe(st.text())})),
+        "senders": _maybe(
+            st.lists(st.fixed_dictionaries({}, optional={"email": _maybe(st.text())}), max_size=2)
+        ),
+        "unknownMember": json_values,
+    },
+)
+stats_payloads = st.fixed_dictionaries(
+    {},
+    optional={
+        "nbLeads": _maybe(st.integers()),
+        "steps": _maybe(
+            st.lists(st.fixed_dictionaries({}, optional={"sent": _maybe(st.integers())}))
+        ),
+    },
+)
+
+
+def _outcome(fn: Any, payload: Any, into: Any) -> Any:
+    try:
+        return fn(payload, into)
+    except Exception as error:  # noqa: BLE001 - compared by kind below
+        return type(error)
+
+
+@given(st.lists(campaign_payloads, max_size=5))
+def test_fast_path_and_converter_agree_on_campaigns(payloads: list[dict[str, Any]]) -> None:
+    fast = _outcome(structure, payloads, list[Campaign])
+    slow = _outcome(converter.structure, payloads, list[Campaign])
+    assert fast == slow or (isinstance(fast, type) and isinstance(slow, type))
+
+
+@given(stats_payloads)
+def test_fast_path_and_converter_agree_on_stats(payload: dict[str, Any]) -> None:
+    fast = _outcome(structure, payload, CampaignStats)
+    slow = _outcome(converter.structure, payload, CampaignStats)
+    assert fast == slow or (isinstance(fast, type) and isinstance(slow, type))
+
+
+def test_every_model_of_the_sdk_compiles() -> None:
+    for model in (Lead, Campaign, CampaignStats, ExportedLead, CampaignReport):
+        assert compiled(model) is not None, model
