@@ -92,3 +92,50 @@ DOCUMENTED_STATES: Final = frozenset(
         "manualNotInterested",
     }
 )
+
+# -- Get Many Campaigns -------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-many-campaigns :
+# "limit: Number of campaigns to retrieve. Default: 100. Maximum: 100."
+CAMPAIGNS_LIMIT_DEFAULT: Final = 100
+CAMPAIGNS_LIMIT_MAX: Final = 100
+#: The ``status`` enum: "running, draft, archived, ended, paused, errors".
+CAMPAIGN_STATUSES: Final = frozenset({"running", "draft", "archived", "ended", "paused", "errors"})
+#: The fake's own answer: the spec documents ``page`` and ``offset``, not both at once.
+PAGE_AND_OFFSET_BODY: Final = "Bad params (page and offset cannot be combined)"
+
+# -- Export Campaign Leads ----------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/export-campaign-leads :
+# "state ... Use 'all' to export all states. Can be a comma-separated list of states";
+# "format: 'json' or 'csv'. Default is CSV."
+EXPORT_ALL_STATES: Final = "all"
+EXPORT_FORMATS: Final = frozenset({"json", "csv"})
+EXPORT_DEFAULT_FORMAT: Final = "csv"
+
+# -- Campaign stats -----------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-campaign-stats
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-batch-campaign-stats
+# The bodies are the spec's 400 examples, word for word.
+BATCH_MAX_CAMPAIGNS: Final = 100
+DATES_REQUIRED_BODY: Final = "Bad params: startDate and endDate are required"
+AB_SELECTED_BODY: Final = "Bad params: ABSelected must be A or B"
+CHANNELS_NOT_ARRAY_BODY: Final = "Bad params: channels must be a valid array"
+CHANNELS_VALUES_BODY: Final = (
+    'Bad params: channels must be empty or contain "others", "email" or "linkedin"'
+)
+BATCH_CHANNELS_BODY: Final = (
+    'Bad params: channels must be an array of "others", "email" or "linkedin"'
+)
+SEND_USER_FORMAT_BODY: Final = (
+    "Bad param format: sendUser must be formatted as follow: <sendUserId>|<sendUserEmail>"
+)
+SEND_USER_MISMATCH_BODY: Final = (
+    "Bad params: the send user email is not related to the send user id"
+)
+BATCH_EMPTY_BODY: Final = "Bad params: campaignIds must be a non-empty array"
+BATCH_TOO_MANY_BODY: Final = "Bad params: campaignIds must contain at most 100 items"
+
+# -- Get Campaign Reports -----------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-campaign-reports :
+# ``campaignIds`` is required; the spec gives no body for its absence, so this is the
+# fake's, in lemlist's "Bad params" style.
+REPORTS_MISSING_IDS_BODY: Final = "Bad params (missing campaignIds parameter)"

@@ -31,7 +31,8 @@ from . import _routes
 from ._lemlist import MALFORMED_BODY, RATE_LIMIT, RATE_WINDOW
 from ._limits import EPSILON, WindowMode, make_limiter
 from ._middleware import DROPPED_STATUS, Fault, Gate, RecordedRequest
-from ._store import STORE, Campaign, Store, lead_count_range, seeded_rng
+from ._stats import campaign_stats
+from ._store import STORE, CampaignsShape, Store, lead_count_range, seeded_rng
 from ._wire import js_date_string, reason
 
 __all__ = ["DROPPED_STATUS", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
@@ -89,6 +90,8 @@ class FakeLemlistServer:
         seed: int = 0,
         campaigns: int = 10,
         leads_per_campaign: int | tuple[int, int] = (0, 600),
+        custom_variables: int | tuple[int, int] = (0, 10),
+        campaigns_shape: CampaignsShape = "envelope",
         api_key: str | None = None,
         rate_limit: int | None = RATE_LIMIT,
         window: float = RATE_WINDOW,
@@ -105,6 +108,12 @@ class FakeLemlistServer:
             campaigns: How many campaigns to seed.
             leads_per_campaign: Leads in each seeded campaign: an exact count,
                 or an inclusive ``(low, high)`` range drawn per campaign.
+            custom_variables: Custom variables of each seeded campaign (names
+                per campaign, values per lead): a count or a ``(low, high)``
+                range. Their draws never change ids or Get Campaign Leads bodies.
+            campaigns_shape: The body of Get Many Campaigns: ``"envelope"``,
+                lemlist's observed v2 answer ``{"campaigns": [...],
+                "pagination": {...}}``, or ``"array"``, the spec's plain array.
             api_key: The key to accept; by default 32 hex digits drawn from
                 ``seed``.
             rate_limit: Requests admitted per window and key; ``None`` disables
@@ -123,6 +132,11 @@ class FakeLemlistServer:
         if campaigns < 0:
             raise ValueError(f"campaigns must be >= 0, got {campaigns}")
         low, high = lead_count_range(leads_per_campaign)
+        variables = lead_count_range(custom_variables, "custom_variables")
+        if campaigns_shape not in ("envelope", "array"):
+            raise ValueError(
+                f"campaigns_shape must be 'envelope' or 'array', got {campaigns_shape!r}"
+            )
         if rate_limit is not None and rate_limit < 1:
             raise ValueError(f"rate_limit must be >= 1 or None, got {rate_limit}")
         if not window > 0:
@@ -139,7 +153,7 @@ class FakeLemlistServer:
         self._api_key = drawn_key if api_key is None else api_key
         jitter_seed = rng.getrandbits(64)
 
-        self._store = Store()
+        self._store = Store(seed=seed, variables=variables, campaigns_shape=campaigns_shape)
         self._store.seed(rng, campaigns, (low, high))
 
         self._rate_limit = rate_limit
@@ -292,7 +306,7 @@ class FakeLemlistServer:
         copies = [dict(lead) for lead in leads]
         # Fail here, in the test that adds the data, not later as a 500.
         json.dumps(copies)
-        self._store.campaigns[campaign_id] = Campaign(lambda: copies)
+        self._store.add(campaign_id, copies)
 
     def campaign_leads(self, campaign_id: str) -> list[dict[str, Any]]:
         """All leads of a campaign in creation order, oldest first (copies).
@@ -303,6 +317,52 @@ class FakeLemlistServer:
             KeyError: If there is no such campaign.
         """
         return [dict(lead) for lead in reversed(self._store.campaigns[campaign_id].newest_first())]
+
+    @property
+    def campaigns_shape(self) -> CampaignsShape:
+        """``"envelope"`` or ``"array"``: the body of Get Many Campaigns."""
+        return self._store.campaigns_shape
+
+    def team(self) -> dict[str, Any]:
+        """Get Team's body with ``version=v2``: the team and its ``users``."""
+        return self._store.team.as_json(with_users=True)
+
+    def campaign(self, campaign_id: str) -> dict[str, Any]:
+        """Get Campaign's body: the spec's Campaign object.
+
+        Raises:
+            KeyError: If there is no such campaign.
+        """
+        return self._store.campaigns[campaign_id].as_json()
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        """Every campaign, seeded and added, as Get Many Campaigns lists them:
+        oldest ``createdAt`` first."""
+        return [campaign.as_json() for campaign in self._store.in_creation_order()]
+
+    def custom_variables(self, campaign_id: str) -> list[str]:
+        """The names of a campaign's custom variables, in export column order.
+
+        Raises:
+            KeyError: If there is no such campaign.
+        """
+        return list(self._store.campaigns[campaign_id].variables)
+
+    def exported_leads(self, campaign_id: str) -> list[dict[str, Any]]:
+        """Export Campaign Leads' JSON items for a campaign, in creation order.
+
+        Raises:
+            KeyError: If there is no such campaign.
+        """
+        return list(self._store.campaigns[campaign_id].export_rows(None))
+
+    def campaign_stats(self, campaign_id: str) -> dict[str, Any]:
+        """Get Campaign Stats' body for a campaign, all channels.
+
+        Raises:
+            KeyError: If there is no such campaign.
+        """
+        return campaign_stats(self._store.campaigns[campaign_id], None)
 
     # -- Fault injection ----------------------------------------------------------------
 
