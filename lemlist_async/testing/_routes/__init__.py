@@ -15,9 +15,9 @@ from aiohttp import web
 from lemlist_async.testing._lemlist import ROUTE_NOT_FOUND_BODY
 from lemlist_async.testing._wire import text_response
 
-from . import campaign_leads, campaigns
+from . import campaign_leads, campaigns, exports
 
-ALL: Final = (campaigns.routes, campaign_leads.routes)
+ALL: Final = (campaigns.routes, campaign_leads.routes, exports.routes)
 
 FALLBACK = web.RouteTableDef()
 
