@@ -15,9 +15,18 @@ from aiohttp import web
 from lemlist_async.testing._lemlist import ROUTE_NOT_FOUND_BODY
 from lemlist_async.testing._wire import text_response
 
-from . import campaign_leads, campaigns, exports
+from . import campaign_leads, campaigns, exports, reports, stats, team
 
-ALL: Final = (campaigns.routes, campaign_leads.routes, exports.routes)
+#: Reports before campaigns is not needed (aiohttp tries a plain path before a
+#: dynamic one of the same prefix) but reads in the order a reader expects.
+ALL: Final = (
+    reports.routes,
+    campaigns.routes,
+    campaign_leads.routes,
+    exports.routes,
+    stats.routes,
+    team.routes,
+)
 
 FALLBACK = web.RouteTableDef()
 
