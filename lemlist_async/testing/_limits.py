@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Iterable
 from typing import Final, Literal, Protocol, TypeAlias
 
 import attrs
@@ -46,6 +47,18 @@ class Limiter(Protocol):
 def make_limiter(mode: WindowMode, limit: int, window: float) -> Limiter:
     """The limiter of ``mode`` admitting ``limit`` requests per ``window`` seconds."""
     return FixedWindow(limit, window) if mode == "fixed" else SlidingWindow(limit, window)
+
+
+def max_in_window(times: Iterable[float], window: float) -> int:
+    """The most of ``times`` within any half-open interval ``[t, t + window)``."""
+    ordered = sorted(times)
+    best = 0
+    first = 0
+    for last, arrival in enumerate(ordered):
+        while arrival - ordered[first] >= window - EPSILON:
+            first += 1
+        best = max(best, last - first + 1)
+    return best
 
 
 class FixedWindow:

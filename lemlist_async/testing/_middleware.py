@@ -27,7 +27,7 @@ from aiohttp import hdrs, web
 
 from ._lemlist import AUTH_FAILED_BODY, TOO_MANY_REQUESTS_BODY
 from ._limits import Limiter, Verdict
-from ._wire import format_seconds, js_date_string, text_response
+from ._wire import format_seconds, js_date_string, reason, text_response
 
 __all__ = ["DROPPED_STATUS", "Fault", "Gate", "RecordedRequest"]
 
@@ -77,6 +77,24 @@ class Fault:
     body: bytes
     headers: tuple[tuple[str, str], ...]
     drop: bool = False
+
+    @classmethod
+    def answer(
+        cls, status: int, body: str | None, content_type: str, headers: Mapping[str, str]
+    ) -> Fault:
+        """A fault answering ``status`` with ``body`` (default: the reason phrase).
+
+        ``text/*`` types get ``charset=utf-8`` unless they name a charset.
+        """
+        if body is None:
+            body = reason(status)
+        if content_type.startswith("text/") and "charset=" not in content_type.lower():
+            content_type += "; charset=utf-8"
+        return cls(
+            status=status,
+            body=body.encode("utf-8"),
+            headers=((hdrs.CONTENT_TYPE, content_type), *headers.items()),
+        )
 
     def response(self) -> web.Response:
         if self.drop:

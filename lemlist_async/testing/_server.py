@@ -29,11 +29,11 @@ from aiohttp import hdrs, web
 
 from . import _routes
 from ._lemlist import MALFORMED_BODY, RATE_LIMIT, RATE_WINDOW
-from ._limits import EPSILON, WindowMode, make_limiter
+from ._limits import WindowMode, make_limiter, max_in_window
 from ._middleware import DROPPED_STATUS, Fault, Gate, RecordedRequest
 from ._stats import campaign_stats
 from ._store import STORE, CampaignsShape, Store, lead_count_range, seeded_rng
-from ._wire import js_date_string, reason
+from ._wire import js_date_string
 
 __all__ = ["DROPPED_STATUS", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
 
@@ -45,7 +45,16 @@ _js_date_string = js_date_string
 
 
 class FakeLemlistServer:
-    """A fake lemlist API serving Get Campaign Leads on a local socket.
+    """A fake lemlist API on a local socket: a seeded team, campaigns and leads.
+
+    It serves, consistently from one seeded store: Get Many Campaigns
+    (``GET /api/campaigns``, envelope or array, see ``campaigns_shape``), Get
+    Campaign, Get Campaign Leads, Export Campaign Leads (CSV or JSON,
+    streamed), Get Campaign Stats, Get Batch Campaign Stats, Get Campaign
+    Reports and Get Team. ``docs/testing.md`` lists each route's parameters and
+    errors; `team`, `campaign`, `campaigns`, `campaign_leads`,
+    `custom_variables`, `exported_leads` and `campaign_stats` return what the
+    routes serve, for a test to compare with.
 
     Use it as an async context manager (or call `start` and `close`)::
 
@@ -59,12 +68,12 @@ class FakeLemlistServer:
     2. The request counts against the key's rate limit, whatever happens next.
     3. A queued fault (`fail_next`, `malformed_next`, `drop_next`) answers it.
     4. Over the limit: 429 with ``Retry-After``.
-    5. A path other than the leads route: 404 ``"Not found"``; a bad ``limit``,
-       or a ``state`` lemlist does not document: 400; an unknown campaign: 404
-       ``"Campaign not found"``; else 200 with the campaign's leads, newest
-       first, filtered by ``state``.
-    6. The request is recorded, then the answer waits ``latency`` plus a
-       uniform random ``0..jitter`` seconds.
+    5. The route answers: 400 for parameters lemlist refuses (text/plain), 404
+       ``"Campaign not found"`` for an unknown campaign, 405 ``"Bad method"``
+       where the spec documents it, else 200. A path no route knows: 404
+       ``"Not found"``.
+    6. The request is recorded, then the answer (streamed ones included) waits
+       ``latency`` plus a uniform random ``0..jitter`` seconds.
 
     Answers past step 1 carry ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``
     and ``X-RateLimit-Reset`` unless rate limiting is disabled.
@@ -81,7 +90,7 @@ class FakeLemlistServer:
       leaving the window, or more of them after rejections).
 
     Attributes:
-        requests: Every request that reached the handler, in arrival order.
+        requests: Every request that reached the server, in arrival order.
     """
 
     def __init__(
@@ -395,16 +404,7 @@ class FakeLemlistServer:
         """
         if not 200 <= status <= 599:
             raise ValueError(f"status must be in 200..599, got {status}")
-        if body is None:
-            body = reason(status)
-        if content_type.startswith("text/") and "charset=" not in content_type.lower():
-            content_type += "; charset=utf-8"
-        fault = Fault(
-            status=status,
-            body=body.encode("utf-8"),
-            headers=((hdrs.CONTENT_TYPE, content_type), *(headers or {}).items()),
-        )
-        self._queue(fault, count)
+        self._queue(Fault.answer(status, body, content_type, headers or {}), count)
 
     def malformed_next(self, count: int = 1) -> None:
         """Answer the next ``count`` authenticated requests with a 200 that is not JSON.
@@ -469,14 +469,9 @@ class FakeLemlistServer:
         window = self._window if window is None else window
         if not window > 0:
             raise ValueError(f"window must be > 0, got {window}")
-        times = sorted(request.time for request in self.requests if request.authenticated)
-        best = 0
-        first = 0
-        for last, arrival in enumerate(times):
-            while arrival - times[first] >= window - EPSILON:
-                first += 1
-            best = max(best, last - first + 1)
-        return best
+        return max_in_window(
+            (request.time for request in self.requests if request.authenticated), window
+        )
 
     def count(self, status: int) -> int:
         """How many recorded requests were answered with ``status``."""
