@@ -1,8 +1,10 @@
 """Test against a fake lemlist API running on loopback, not against lemlist.
 
-`FakeLemlistServer` is a real HTTP server that answers Get Campaign Leads like
-lemlist does: Basic auth, ``state`` and ``limit``, newest-first leads, text/plain
-errors, and the rate limit of 20 requests per 2 seconds with lemlist's headers.
+`FakeLemlistServer` is a real HTTP server that answers like lemlist does, from a
+seeded team, campaigns and leads: campaigns (listed and one by one), their
+leads, their export (CSV or JSON), stats, batch stats, reports and the team.
+Basic auth, text/plain errors, and the rate limit of 20 requests per 2 seconds
+with lemlist's headers apply to every route.
 It records every request and can inject faults. Its clock is the event loop's,
 so it runs on virtual time with looptime.
 

@@ -1,0 +1,141 @@
+"""What lemlist documents, as the fake's own constants.
+
+Every bound and body the fake enforces is written here from lemlist's
+documentation, with a link to it, and never imported from the SDK: a client
+tested against the fake must not be able to agree with its own mistake.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- Rate limit ---------------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference#rate-limit : "20 requests per 2 seconds",
+# "applied on all routes and per api key".
+RATE_LIMIT: Final = 20
+RATE_WINDOW: Final = 2.0
+TOO_MANY_REQUESTS_BODY: Final = "Too many requests, please try again later."
+
+# -- Authentication -----------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference#authentication : Basic, empty login, key
+# as password. The body is the text/plain example of the spec's 401s.
+AUTH_FAILED_BODY: Final = "The authentication you supplied is incorrect"
+
+# -- Bodies shared by several routes ------------------------------------------------------
+CAMPAIGN_NOT_FOUND_BODY: Final = "Campaign not found"
+#: Any other path; lemlist (express) answers an HTML page, plain text is enough here.
+ROUTE_NOT_FOUND_BODY: Final = "Not found"
+#: The spec's 405 example on the stats routes.
+BAD_METHOD_BODY: Final = "Bad method"
+#: A truncated JSON array, as a connection cut mid-body would leave it.
+MALFORMED_BODY: Final = b'[{"_id":"lea_'
+
+
+def bad_param(name: str) -> str:
+    """lemlist's text for a query parameter it refuses, e.g. ``invalid limit parameter``."""
+    return f"Bad params (invalid {name} parameter)"
+
+
+# -- Get Campaign Leads -------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/leads/get-campaign-leads :
+# "limit: Maximum number of leads to return. Default: 100, Max: 500" (minimum 1).
+LEADS_LIMIT_MIN: Final = 1
+LEADS_LIMIT_MAX: Final = 500
+LEADS_LIMIT_DEFAULT: Final = 100
+
+#: The lead states lemlist documents: the ``state`` enum of Export Campaign Leads,
+#: https://developer.lemlist.com/api-reference/endpoints/campaigns/export-campaign-leads
+#: ("Global states" and "Detailed states"). A state outside it gets 400.
+DOCUMENTED_STATES: Final = frozenset(
+    {
+        "imported",
+        "scanned",
+        "skipped",
+        "reviewed",
+        "contacted",
+        "hooked",
+        "attracted",
+        "warmed",
+        "interested",
+        "notInterested",
+        "emailsBounced",
+        "emailsUnsubscribed",
+        "failed",
+        "meetingBooked",
+        "paused",
+        "emailsSent",
+        "emailsOpened",
+        "emailsClicked",
+        "emailsReplied",
+        "emailsInterested",
+        "emailsNotInterested",
+        "emailsFailed",
+        "opportunitiesDone",
+        "aircallDone",
+        "aircallInterested",
+        "aircallNotInterested",
+        "apiDone",
+        "apiInterested",
+        "apiNotInterested",
+        "linkedinVisitDone",
+        "linkedinVisitFailed",
+        "linkedinInviteDone",
+        "linkedinInviteAccepted",
+        "linkedinInviteFailed",
+        "linkedinSent",
+        "linkedinOpened",
+        "linkedinReplied",
+        "linkedinInterested",
+        "linkedinNotInterested",
+        "linkedinSendFailed",
+        "manualInterested",
+        "manualNotInterested",
+    }
+)
+
+# -- Get Many Campaigns -------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-many-campaigns :
+# "limit: Number of campaigns to retrieve. Default: 100. Maximum: 100."
+CAMPAIGNS_LIMIT_DEFAULT: Final = 100
+CAMPAIGNS_LIMIT_MAX: Final = 100
+#: The ``status`` enum: "running, draft, archived, ended, paused, errors".
+CAMPAIGN_STATUSES: Final = frozenset({"running", "draft", "archived", "ended", "paused", "errors"})
+#: The fake's own answer: the spec documents ``page`` and ``offset``, not both at once.
+PAGE_AND_OFFSET_BODY: Final = "Bad params (page and offset cannot be combined)"
+
+# -- Export Campaign Leads ----------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/export-campaign-leads :
+# "state ... Use 'all' to export all states. Can be a comma-separated list of states";
+# "format: 'json' or 'csv'. Default is CSV."
+EXPORT_ALL_STATES: Final = "all"
+EXPORT_FORMATS: Final = frozenset({"json", "csv"})
+EXPORT_DEFAULT_FORMAT: Final = "csv"
+
+# -- Campaign stats -----------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-campaign-stats
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-batch-campaign-stats
+# The bodies are the spec's 400 examples, word for word.
+BATCH_MAX_CAMPAIGNS: Final = 100
+DATES_REQUIRED_BODY: Final = "Bad params: startDate and endDate are required"
+AB_SELECTED_BODY: Final = "Bad params: ABSelected must be A or B"
+CHANNELS_NOT_ARRAY_BODY: Final = "Bad params: channels must be a valid array"
+CHANNELS_VALUES_BODY: Final = (
+    'Bad params: channels must be empty or contain "others", "email" or "linkedin"'
+)
+BATCH_CHANNELS_BODY: Final = (
+    'Bad params: channels must be an array of "others", "email" or "linkedin"'
+)
+SEND_USER_FORMAT_BODY: Final = (
+    "Bad param format: sendUser must be formatted as follow: <sendUserId>|<sendUserEmail>"
+)
+SEND_USER_MISMATCH_BODY: Final = (
+    "Bad params: the send user email is not related to the send user id"
+)
+BATCH_EMPTY_BODY: Final = "Bad params: campaignIds must be a non-empty array"
+BATCH_TOO_MANY_BODY: Final = "Bad params: campaignIds must contain at most 100 items"
+
+# -- Get Campaign Reports -----------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/get-campaign-reports :
+# ``campaignIds`` is required; the spec gives no body for its absence, so this is the
+# fake's, in lemlist's "Bad params" style.
+REPORTS_MISSING_IDS_BODY: Final = "Bad params (missing campaignIds parameter)"
