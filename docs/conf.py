@@ -71,6 +71,10 @@ nitpick_ignore = [
     ("py:class", "lemlist_async._pagination.T"),
     ("py:class", "lemlist_async._pagination.PageRule"),
     ("py:class", "lemlist_async._pagination._PageIterator"),
+    ("py:class", "lemlist_async._fanout.K"),
+    ("py:class", "lemlist_async._fanout.V"),
+    ("py:class", "lemlist_async._fanout.I"),
+    ("py:class", "lemlist_async._fanout._Stream"),
 ]
 
 # -- Hooks -------------------------------------------------------------------------------
@@ -86,6 +90,7 @@ _NO_SIGNATURE = {
     "lemlist_async.KeyRateLimiter",
     "lemlist_async.CampaignLeadsStream",
     "lemlist_async.Pager",
+    "lemlist_async.FanOut",
     "lemlist_async.Campaigns",
 }
 

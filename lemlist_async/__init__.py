@@ -26,7 +26,15 @@ from ._errors import (
     ResponseValidationError,
     ServerError,
 )
-from ._fanout import CampaignLeads, CampaignLeadsStream, FanOutError, ProgressHook
+from ._fanout import (
+    CampaignLeads,
+    CampaignLeadsStream,
+    FanOut,
+    FanOutError,
+    Outcome,
+    ProgressHook,
+    fan_out,
+)
 from ._headers import RateLimitInfo
 from ._models import (
     Campaign,
@@ -68,6 +76,7 @@ __all__ = [
     "ConflictError",
     "EmailStatus",
     "ExportedLead",
+    "FanOut",
     "FanOutError",
     "InvalidCampaignIdError",
     "KeyRateLimiter",
@@ -77,6 +86,7 @@ __all__ = [
     "LemlistError",
     "NotFoundError",
     "OpenStrEnum",
+    "Outcome",
     "Page",
     "Pager",
     "PaymentRequiredError",
@@ -91,4 +101,5 @@ __all__ = [
     "WindowRateLimiter",
     "__version__",
     "converter",
+    "fan_out",
 ]

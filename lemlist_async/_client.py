@@ -23,7 +23,13 @@ from ._constants import (
 )
 from ._constants import RATE_LIMIT as _RATE_LIMIT
 from ._errors import LemlistError
-from ._fanout import CampaignLeadsStream, FanOutError, ProgressHook
+from ._fanout import (
+    CampaignLeadsStream,
+    FanOutError,
+    ProgressHook,
+    campaign_leads_item,
+    refuse_campaign_id,
+)
 from ._headers import RateLimitInfo
 from ._models import Lead, LeadState
 from ._params import (
@@ -310,9 +316,16 @@ class LemlistClient:
         self._shared.ensure_pipeline()
 
         async def fetch(campaign_id: str) -> list[Lead]:
-            return await self.get_campaign_leads(campaign_id, state=state, limit=limit)
+            return await self.campaigns.leads(campaign_id, state=state, limit=limit)
 
-        return CampaignLeadsStream(campaign_ids, fetch, concurrency=width, on_progress=on_progress)
+        return CampaignLeadsStream(
+            campaign_ids,
+            fetch,
+            concurrency=width,
+            on_progress=on_progress,
+            item=campaign_leads_item,
+            refuse=refuse_campaign_id,
+        )
 
     async def get_leads_for_campaigns(
         self,

@@ -40,11 +40,12 @@ class Body(enum.Enum):
     MESSAGE = "message"
 
 
-def _frozen_query(query: Mapping[str, str]) -> Mapping[str, str]:
+def _own_query(query: Mapping[str, str]) -> Mapping[str, str]:
+    # A copy: the caller's mapping may change after the request is built.
     return dict(query)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, hash=False)
 class Request(Generic[T]):
     """One operation of lemlist's API, ready to send.
 
@@ -71,7 +72,7 @@ class Request(Generic[T]):
     method: str
     path: str
     into: Any = None
-    query: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_query)
+    query: Mapping[str, str] = attrs.field(factory=dict, converter=_own_query)
     json: Any = None
     body: Body = Body.JSON
     retry: RetryClass = RetryClass.SAFE

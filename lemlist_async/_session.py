@@ -8,8 +8,6 @@ open a second connection pool or draw on a second budget.
 from __future__ import annotations
 
 import asyncio
-from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 import aiohttp
 
@@ -18,9 +16,7 @@ from ._pipeline import Pipeline
 from ._ratelimit import KeyRateLimiter, adapt_limiter, shared_limiter
 from ._retry import RetryPolicy
 
-__all__ = ["RateLimitSetting", "SharedSession", "check_session"]
-
-RateLimitSetting = int | KeyRateLimiter | AbstractAsyncContextManager[Any]
+__all__ = ["SharedSession", "check_rate_limit", "check_session"]
 
 
 class SharedSession:

@@ -13,11 +13,13 @@ from lemlist_async import (
     CampaignLeads,
     FanOutError,
     InvalidCampaignIdError,
+    Lead,
     LemlistClient,
     LemlistError,
     NotFoundError,
     ResponseValidationError,
     ServerError,
+    fan_out,
 )
 from lemlist_async.testing import FakeLemlistServer
 
@@ -458,3 +460,74 @@ async def test_an_endless_source_of_seen_ids_does_not_starve_the_loop(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+# -- The generic fan-out ------------------------------------------------------------------
+
+
+async def test_fan_out_over_a_pager_gives_every_interested_lead_of_every_running_campaign() -> (
+    None
+):
+    async with FakeLemlistServer(seed=21, campaigns=40, leads_per_campaign=(0, 30)) as fake:
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            running = client.campaigns.list(status="running")
+            interested: dict[str, list[Lead]] = {}
+            async with fan_out(
+                running, lambda c: client.campaigns.leads(c.id, state="interested")
+            ) as stream:
+                async for outcome in stream:
+                    assert outcome.ok
+                    assert outcome.value is not None
+                    interested[outcome.input.id] = outcome.value
+        expected_ids = [c["_id"] for c in fake.campaigns() if c["status"] == "running"]
+        assert sorted(interested) == sorted(expected_ids)
+        for cid in expected_ids:
+            want = [
+                lead["_id"]
+                for lead in fake.campaign_leads(cid)[::-1]
+                if lead["state"] == "interested"
+            ]
+            assert [lead.id for lead in interested[cid]] == want[:100]
+        assert fake.count(429) == 0
+
+
+async def test_fan_out_keeps_failures_as_items_and_lets_bugs_through() -> None:
+    async def work(n: int) -> int:
+        if n == 3:
+            raise NotFoundError("no", status=404, method="GET", url="u")
+        return n * 10
+
+    outcomes = {o.input: o async for o in fan_out([1, 2, 3, 2, 1], work)}
+    assert {n: o.value for n, o in outcomes.items()} == {1: 10, 2: 20, 3: None}
+    assert isinstance(outcomes[3].error, NotFoundError)
+    assert not outcomes[3].ok
+
+    async def buggy(n: int) -> int:
+        raise KeyError(n)
+
+    with pytest.raises(KeyError):
+        async for _ in fan_out([1], buggy):
+            pass
+
+
+async def test_fan_out_without_dedupe_runs_every_input_and_counts_progress() -> None:
+    calls: list[int] = []
+    progress: list[tuple[int, int | None]] = []
+
+    async def work(n: int) -> int:
+        calls.append(n)
+        await asyncio.sleep({1: 0.1, 2: 0.2, 3: 0.35}[n])
+        return n
+
+    stream = fan_out(
+        [3, 1, 2, 1], work, dedupe=False, concurrency=2, on_progress=lambda *a: progress.append(a)
+    )
+    # 3 and 1 start; 1 ends at 0.1 and 2 starts; 2 ends at 0.3 and 1 starts;
+    # 3 ends at 0.35, 1 at 0.4.
+    assert [o.value async for o in stream] == [1, 2, 3, 1]
+    assert sorted(calls) == [1, 1, 2, 3]
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(ValueError, match="concurrency"):
+        fan_out([1], work, concurrency=0)
+    with pytest.raises(TypeError, match="not a single str"):
+        fan_out("abc", work)  # type: ignore[arg-type]

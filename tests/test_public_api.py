@@ -26,6 +26,7 @@ def test_all_is_pinned() -> None:
         "ConflictError",
         "EmailStatus",
         "ExportedLead",
+        "FanOut",
         "FanOutError",
         "InvalidCampaignIdError",
         "KeyRateLimiter",
@@ -35,6 +36,7 @@ def test_all_is_pinned() -> None:
         "LemlistError",
         "NotFoundError",
         "OpenStrEnum",
+        "Outcome",
         "Page",
         "Pager",
         "PaymentRequiredError",
@@ -49,6 +51,7 @@ def test_all_is_pinned() -> None:
         "WindowRateLimiter",
         "__version__",
         "converter",
+        "fan_out",
     ]
 
 

@@ -39,6 +39,7 @@ from lemlist_async import (
     LeadState,
     LemlistError,
     OpenStrEnum,
+    Outcome,
     Page,
     RateLimitInfo,
     ResponseTooLargeError,
@@ -131,6 +132,8 @@ def _samples() -> list[object]:
         ),
         EmailStatus.DELIVERABLE,
         Page([campaign], offset=0, total=1),
+        Outcome("cam_1", [plain], None),
+        Outcome(campaign, None, not_found),
     ]
 
 
