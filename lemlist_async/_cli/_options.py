@@ -11,8 +11,9 @@ import difflib
 from collections.abc import Callable, Collection, Sequence
 from typing import Final
 
+from lemlist_async._client import LemlistClient
 from lemlist_async._config import validate_base_url
-from lemlist_async._constants import API_KEY_ENV_VAR, DEFAULT_BASE_URL
+from lemlist_async._constants import API_KEY_ENV_VAR, DEFAULT_BASE_URL, RATE_LIMIT, RATE_WINDOW
 from lemlist_async._models import LeadState
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "add_output_options",
     "base_url",
     "bounded_int",
+    "make_client",
     "open_set_warning",
     "state",
     "state_warning",
@@ -146,7 +148,11 @@ def add_ids_file_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """``--base-url URL`` (``args.base_url``) and ``--key-file PATH`` (``args.key_file``)."""
+    """The options of a command that talks to lemlist; ``make_client`` reads them.
+
+    ``--base-url URL`` (``args.base_url``), ``--key-file PATH`` (``args.key_file``)
+    and ``--rate-limit N`` (``args.rate_limit``, 1 to 20, default 20).
+    """
     parser.add_argument(
         "--base-url",
         type=base_url,
@@ -159,3 +165,22 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help=f"read the API key from the first line of PATH (instead of {API_KEY_ENV_VAR})",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=bounded_int(1, RATE_LIMIT),
+        default=RATE_LIMIT,
+        metavar="N",
+        help=f"send at most N requests per {RATE_WINDOW:g} s, 1 to {RATE_LIMIT} (default: "
+        f"{RATE_LIMIT}, lemlist's limit per key); less leaves headroom for other tools "
+        "on the same key",
+    )
+
+
+def make_client(args: argparse.Namespace, key: str) -> LemlistClient:
+    """A client for ``key`` with the options of ``add_connection_options``.
+
+    ``--rate-limit`` becomes ``LemlistClient(rate_limit=N)``: the key's limiter
+    in this process lets at most N requests out per window (the window is
+    lemlist's, 2 s). Not yet open: use it as ``async with``.
+    """
+    return LemlistClient(key, base_url=args.base_url, rate_limit=args.rate_limit)

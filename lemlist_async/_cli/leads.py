@@ -17,7 +17,6 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from lemlist_async._client import LemlistClient
 from lemlist_async._constants import API_KEY_ENV_VAR, LEADS_LIMIT_MAX, LEADS_LIMIT_MIN
 from lemlist_async._converter import converter
 from lemlist_async._errors import AuthenticationError
@@ -33,6 +32,7 @@ from ._options import (
     add_ids_options,
     add_output_options,
     bounded_int,
+    make_client,
     state,
     state_warning,
 )
@@ -181,7 +181,7 @@ async def _fetch_leads(
 ) -> tuple[int, int]:
     """Fetch and write every campaign's leads; returns (campaigns failed, campaigns)."""
     total = len(set(ids))  # the fan-out fetches each distinct id once
-    client = LemlistClient(key, base_url=args.base_url)
+    client = make_client(args, key)
     status = ProgressLine(
         console, lambda: client.limiter, total=total, enabled=sink.progress_wanted()
     )
