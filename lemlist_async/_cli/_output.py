@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self, TextIO
 
+from lemlist_async._converter import converter
+
 from ._base import PROG, SURROGATE, UsageError, error_reason, plural
 from ._console import Console
 
@@ -34,6 +36,7 @@ __all__ = [
     "escape_surrogates",
     "jsonl_line",
     "record_writer",
+    "wire_record",
 ]
 
 #: Suffix of the file that keeps the records of a run that did not succeed.
@@ -61,6 +64,25 @@ def jsonl_line(record: Mapping[str, Any]) -> str:
     # Only inside string literals can json.dumps have written a surrogate, so
     # its JSON escape is the exact equivalent.
     return escape_surrogates(line)
+
+
+def wire_record(model: object, first: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A model as lemlist sent it (``converter.unstructure``: wire names), for output.
+
+    Members come in the order: ``first``'s, then the model's declared members,
+    then its ``extra`` ones (members the SDK does not declare, such as a
+    campaign's custom variables). A member of the model named like one of
+    ``first`` never overrides it. Absent optional members are left out.
+    """
+    wire: dict[str, Any] = converter.unstructure(model)
+    extra: Mapping[str, Any] = getattr(model, "extra", {})
+    record = dict(first or {})
+    for name, value in wire.items():
+        if name not in extra:
+            record.setdefault(name, value)
+    for name, value in wire.items():
+        record.setdefault(name, value)
+    return record
 
 
 def cells(record: Mapping[str, Any], fields: Sequence[str]) -> list[str]:

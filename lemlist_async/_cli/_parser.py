@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="The lemlist API from the command line, at its rate limit and never past it.",
-        epilog=f"{KEY_HELP}\n\nexamples:\n  {PROG} demo\n  {PROG} leads --help",
+        epilog=f"{KEY_HELP}\n\nexamples:\n  {PROG} demo\n  {PROG} leads --help\n"
+        f"  {PROG} campaigns --status running --ids | {PROG} export - > leads.jsonl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
