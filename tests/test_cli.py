@@ -27,31 +27,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lemlist_async import Lead, LeadState, WindowRateLimiter, converter
-from lemlist_async._cli import (
-    CSV_FIELDS,
+from lemlist_async._cli import main
+from lemlist_async._cli._base import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
-    AtomicOutput,
-    Console,
-    ProgressLine,
     UsageError,
-    collect_ids,
-    csv_row,
     exit_status,
-    jsonl_line,
-    key_option,
-    lead_record,
-    main,
-    make_writer,
-    parse_ids,
     plural,
-    rate_limit_waiting,
-    read_api_key,
-    render_progress,
-    state_warning,
 )
+from lemlist_async._cli._console import Console, ProgressLine, rate_limit_waiting, render_progress
+from lemlist_async._cli._inputs import collect_ids, key_option, parse_ids, read_api_key
+from lemlist_async._cli._options import state_warning
+from lemlist_async._cli._output import AtomicOutput, jsonl_line
+from lemlist_async._cli.leads import CSV_FIELDS, csv_row, lead_record, make_writer
 from lemlist_async._constants import API_KEY_ENV_VAR
 from lemlist_async._version import __version__
 from lemlist_async.testing import FakeLemlistServer
