@@ -26,6 +26,7 @@ from lemlist_async._cli import _options, main
 from lemlist_async._cli.campaigns import CAMPAIGN_CSV_FIELDS
 from lemlist_async._cli.export import EXPORT_CSV_FIELDS
 from lemlist_async._constants import API_KEY_ENV_VAR
+from lemlist_async.testing import FakeLemlistServer
 
 from .conftest import ScriptedServer
 from .test_cli import KEY, cli, files_in, jsonl, run_with_terminal_stderr
@@ -392,3 +393,23 @@ async def test_rate_limit_reaches_the_client_of_campaigns_and_export(
     assert code == 0, capsys.readouterr().err
     assert spy.limits == [3]
     assert capsys.readouterr().out.startswith(("cam_000\n", '{"campaignId":"cam_000"'))
+
+
+async def test_the_pipe_against_the_fake_lemlist() -> None:
+    # The same pipe against FakeLemlistServer, whose data is one coherent lemlist.
+    async with FakeLemlistServer(
+        seed=31, campaigns=12, leads_per_campaign=(1, 30), custom_variables=3, api_key=KEY
+    ) as fake:
+        listed = await cli(
+            "campaigns", "--status", "running", "--ids", "--base-url", fake.base_url
+        )
+        assert listed.code == 0, listed.stderr
+        run = await cli("export", "-", "--base-url", fake.base_url, stdin=listed.stdout)
+        assert run.code == 0, run.stderr
+        running = [c["_id"] for c in fake.campaigns() if c["status"] == "running"]
+        assert listed.stdout.split() == running
+        records = jsonl(run.stdout)
+        assert records == [
+            {"campaignId": cid, **lead} for cid in running for lead in fake.exported_leads(cid)
+        ]
+        assert fake.count(429) == 0
