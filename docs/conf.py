@@ -92,6 +92,11 @@ _NO_SIGNATURE = {
     "lemlist_async.Pager",
     "lemlist_async.FanOut",
     "lemlist_async.Campaigns",
+    "lemlist_async.Leads",
+    "lemlist_async.Activities",
+    "lemlist_async.TeamResource",
+    "lemlist_async.Hooks",
+    "lemlist_async.Unsubscribes",
 }
 
 

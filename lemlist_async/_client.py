@@ -43,7 +43,7 @@ from ._params import (
 )
 from ._ratelimit import KeyRateLimiter, WindowRateLimiter
 from ._request import Request
-from ._resources import Campaigns
+from ._resources import Activities, Campaigns, Hooks, Leads, TeamResource, Unsubscribes
 from ._retry import RetryPolicy
 from ._session import SharedSession, check_rate_limit, check_session
 
@@ -186,6 +186,31 @@ class LemlistClient:
     def campaigns(self) -> Campaigns:
         """Campaigns: list, get, leads, export, statistics and reports."""
         return Campaigns(self)
+
+    @functools.cached_property
+    def leads(self) -> Leads:
+        """Leads across campaigns (find by email, get by email or id)."""
+        return Leads(self)
+
+    @functools.cached_property
+    def activities(self) -> Activities:
+        """Activities: every event of the team's campaigns, page by page."""
+        return Activities(self)
+
+    @functools.cached_property
+    def team(self) -> TeamResource:
+        """The team of the API key (the team, its credits, its senders)."""
+        return TeamResource(self)
+
+    @functools.cached_property
+    def hooks(self) -> Hooks:
+        """The team's webhooks."""
+        return Hooks(self)
+
+    @functools.cached_property
+    def unsubscribes(self) -> Unsubscribes:
+        """Unsubscribed emails, domains, LinkedIn URLs and phone numbers."""
+        return Unsubscribes(self)
 
     async def __aenter__(self) -> Self:
         self._shared.ensure_pipeline()

@@ -49,6 +49,12 @@ REPORTS_IDS_PER_REQUEST: Final = 100
 #: custom variables come to about 60 MB, past the default per-response cap.
 EXPORT_MAX_RESPONSE_SIZE: Final = 1024 * 1024 * 1024
 
+# -- Other lists -----------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/activities/get-many-activities
+ACTIVITIES_PAGE_MAX: Final = 100
+# https://developer.lemlist.com/api-reference/endpoints/unsubscribes/list-unsubscribed-variables
+UNSUBSCRIBES_PAGE_MAX: Final = 100
+
 # -- Rate limit -----------------------------------------------------------------
 # https://developer.lemlist.com/api-reference#rate-limit : 20 requests per 2 s per key.
 RATE_LIMIT: Final = 20

@@ -13,8 +13,9 @@ stays the single source of the rules and reports every bad path. The tests
 check that both give equal results on any payload.
 
 Field types compiled: ``str``, ``int``, ``bool``, ``Any``, an ``OpenStrEnum``,
-an aware ``datetime`` from ISO 8601, another model, ``tuple[X, ...]`` of any of
-these, and ``X | None`` of any of these; plus the ``extra`` mapping.
+an aware ``datetime`` from ISO 8601, another model, ``Mapping[str, Any]``,
+``tuple[X, ...]`` of any of these, and ``X | None`` of any of these; plus the
+``extra`` mapping.
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def _check(tp: Any, name: str, namespace: dict[str, Any]) -> list[str] | None:
         return ["if v is not None:", *(f"    {line}" for line in lines)] if lines else []
     if tp in (str, int, bool):
         return [f"if type(v) is not {tp.__name__}:", "    raise _NotFast"]
+    if origin is Mapping and typing.get_args(tp) == (str, Any):
+        # A free-form object (custom variables): a copy, as cattrs makes one.
+        return ["if type(v) is not dict:", "    raise _NotFast", "v = dict(v)"]
     if tp is Any:
         return []
     if isinstance(tp, type) and issubclass(tp, enum.StrEnum):

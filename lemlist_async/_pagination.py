@@ -10,6 +10,7 @@ page is one request through the pipeline, so through the rate limiter.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -17,7 +18,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
-__all__ = ["OffsetPages", "Page", "PageRule", "Pager"]
+__all__ = ["OffsetPages", "Page", "PageRule", "Pager", "PinnedOffsetPages"]
 
 T = TypeVar("T")
 
@@ -119,6 +120,34 @@ class OffsetPages:
         return [{**query, "offset": str(o)} for o in range(start, total, self.limit)]
 
 
+@attrs.frozen
+class PinnedOffsetPages(OffsetPages):
+    """Offset paging over a list that grows at its head while it is walked.
+
+    lemlist's activities come newest first: one created during a walk would
+    shift every later offset by one, and an item would come twice. So the first
+    request pins an upper bound on the items' date (``pin``, e.g. ``maxDate``) to
+    the moment of the walk's start, unless the caller gave one, and every page
+    carries it. Should items still shift, ``drop_repeats`` tells the pager to
+    drop an item whose ``id`` was on the page before.
+
+    Attributes:
+        pin: The query parameter that bounds the items' date.
+        clock: The current time, aware (tests pass a fixed one).
+    """
+
+    pin: str = "maxDate"
+    clock: Callable[[], dt.datetime] = attrs.field(default=lambda: dt.datetime.now(dt.UTC))
+    drop_repeats: bool = True
+
+    def first(self, query: Mapping[str, str]) -> dict[str, str]:
+        first = super().first(query)
+        if self.pin not in first:
+            now = self.clock().astimezone(dt.UTC).isoformat(timespec="milliseconds")
+            first[self.pin] = now.replace("+00:00", "Z")
+        return first
+
+
 #: Sends the request of one page and returns it decoded.
 FetchPage = Callable[[Mapping[str, str]], Awaitable[Page[T]]]
 
@@ -216,6 +245,9 @@ class _PageIterator(Generic[T]):
         # Page requests in flight, with their queries, in the order read.
         self._ahead: deque[tuple[dict[str, str], asyncio.Task[Page[T]]]] = deque()
         self._planned = False
+        # Ids of the page before, when the rule asks for repeats to be dropped.
+        drop = getattr(rule, "drop_repeats", False)
+        self._previous: set[object] | None = set() if drop else None
         self._closed = False
 
     def __aiter__(self) -> Self:
@@ -236,8 +268,16 @@ class _PageIterator(Generic[T]):
             if not done:  # Failed or cancelled: nothing may keep running.
                 await self.aclose()
         self._ahead.popleft()
-        self._plan(query, page)
-        return page
+        self._plan(query, page)  # From the page as the server sent it.
+        return self._without_repeats(page)
+
+    def _without_repeats(self, page: Page[T]) -> Page[T]:
+        previous = self._previous
+        if previous is None:
+            return page
+        kept = [item for item in page.items if getattr(item, "id", None) not in previous]
+        self._previous = {getattr(item, "id", None) for item in page.items}
+        return page if len(kept) == len(page.items) else attrs.evolve(page, items=kept)
 
     def _plan(self, query: dict[str, str], page: Page[T]) -> None:
         """Learn the following queries from the page just read."""

@@ -67,6 +67,8 @@ class Request(Generic[T]):
             items are structured into ``into`` and returned as a ``Page``.
         max_response_size: The body cap of this operation, when it differs from
             the client's (an export is one large body by design).
+        sensitive: The body may hold secrets (a team's API key, its Slack
+            webhook URL): it is never copied into an error.
     """
 
     method: str
@@ -80,6 +82,7 @@ class Request(Generic[T]):
     max_items: int | None = None
     page_rule: PageRule | None = None
     max_response_size: int | None = None
+    sensitive: bool = False
 
 
 def decode(request: Request[T], *, status: int, body: bytes, url: str) -> T:
@@ -105,13 +108,13 @@ def decode(request: Request[T], *, status: int, body: bytes, url: str) -> T:
         return body.decode("utf-8", errors="replace")  # type: ignore[return-value]
 
     def invalid(message: str, errors: list[str]) -> ResponseValidationError:
+        shown = (
+            "(withheld: this body may hold secrets)"
+            if request.sensitive
+            else body.decode("utf-8", errors="replace")
+        )
         return ResponseValidationError(
-            message,
-            status=status,
-            method=request.method,
-            url=url,
-            body=body.decode("utf-8", errors="replace"),
-            errors=errors,
+            message, status=status, method=request.method, url=url, body=shown, errors=errors
         )
 
     if kind is Body.MESSAGE:

@@ -133,7 +133,65 @@ def _samples() -> list[object]:
         EmailStatus.DELIVERABLE,
         Page([campaign], offset=0, total=1),
         Outcome("cam_1", [plain], None),
+        *_more_models(),
         Outcome(campaign, None, not_found),
+    ]
+
+
+def _more_models() -> list[object]:
+    from lemlist_async import (
+        Activity,
+        ActivityType,
+        LeadDetails,
+        LeadInCampaign,
+        Sender,
+        Team,
+        TeamCredits,
+        Unsubscribe,
+        UnsubscribeSource,
+        Webhook,
+    )
+
+    team = {
+        "_id": "tea_1",
+        "name": "T",
+        "users": [{"userId": "usr_1", "email": "a@b.c"}],
+        "invitedUsers": [{"email": "x@y.z", "invitedAt": "2026-01-01T00:00:00Z"}],
+        "slackWebhook": {"url": "https://hooks.example/SECRET", "failCounter": 0},
+        "hooks": [{"_id": "hoo_1", "type": "emailsOpened"}],
+    }
+    found = converter.structure(
+        {"_id": "lea_1", "campaign": {"id": "cam_1"}, "enrichment": {"emailStatus": "ok"}},
+        LeadInCampaign,
+    )
+    structured = converter.structure(team, Team)
+    credits = converter.structure(
+        {"credits": 3, "details": {"remaining": {"total": 3}}}, TeamCredits
+    )
+    sender = converter.structure({"userId": "usr_1", "campaigns": [{"_id": "cam_1"}]}, Sender)
+    assert structured.users
+    assert structured.invited_users
+    assert credits.details
+    assert sender.campaigns
+    return [
+        converter.structure({"_id": "act_1", "type": "emailsOpened", "Day": "1 May"}, Activity),
+        ActivityType.EMAILS_OPENED,
+        found,
+        found.campaign,
+        found.enrichment,
+        converter.structure({"_id": "lea_1", "email": "a@b.c"}, LeadDetails),
+        structured,
+        structured.users[0],
+        structured.invited_users[0],
+        structured.slack_webhook,
+        credits,
+        credits.details,
+        credits.details.remaining,
+        sender,
+        sender.campaigns[0],
+        converter.structure({"_id": "hoo_1", "targetUrl": "https://x", "type": "new"}, Webhook),
+        converter.structure({"_id": "uns_1", "value": "a@b.c", "source": "api"}, Unsubscribe),
+        UnsubscribeSource.BOUNCED,
     ]
 
 

@@ -13,6 +13,7 @@ from ._base import (
     optional,
     wire,
 )
+from .activities import Activity, ActivityType
 from .campaigns import (
     Campaign,
     CampaignCreator,
@@ -23,26 +24,66 @@ from .campaigns import (
     CampaignStatus,
     StepStats,
 )
-from .leads import EmailStatus, ExportedLead, Lead, LeadState
+from .hooks import Webhook
+from .leads import (
+    EmailStatus,
+    ExportedLead,
+    Lead,
+    LeadCampaign,
+    LeadDetails,
+    LeadEnrichment,
+    LeadInCampaign,
+    LeadState,
+)
+from .team import (
+    CampaignOfSender,
+    CreditDetails,
+    InvitedUser,
+    RemainingCredits,
+    Sender,
+    SlackWebhook,
+    Team,
+    TeamCredits,
+    TeamUser,
+)
+from .unsubscribes import Unsubscribe, UnsubscribeSource
 
 __all__ = [
     "EXTRA",
     "NO_EXTRA",
     "WIRE_NAME",
+    "Activity",
+    "ActivityType",
     "Campaign",
     "CampaignCreator",
+    "CampaignOfSender",
     "CampaignReport",
     "CampaignSender",
     "CampaignStats",
     "CampaignStatsBatch",
     "CampaignStatus",
+    "CreditDetails",
     "EmailStatus",
     "ExportedLead",
     "Extra",
+    "InvitedUser",
     "Lead",
+    "LeadCampaign",
+    "LeadDetails",
+    "LeadEnrichment",
+    "LeadInCampaign",
     "LeadState",
     "OpenStrEnum",
+    "RemainingCredits",
+    "Sender",
+    "SlackWebhook",
     "StepStats",
+    "Team",
+    "TeamCredits",
+    "TeamUser",
+    "Unsubscribe",
+    "UnsubscribeSource",
+    "Webhook",
     "as_extra",
     "extra_field",
     "optional",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +10,16 @@ import attrs
 
 from ._base import OpenStrEnum, extra_field, optional, wire
 
-__all__ = ["EmailStatus", "ExportedLead", "Lead", "LeadState"]
+__all__ = [
+    "EmailStatus",
+    "ExportedLead",
+    "Lead",
+    "LeadCampaign",
+    "LeadDetails",
+    "LeadEnrichment",
+    "LeadInCampaign",
+    "LeadState",
+]
 
 
 class LeadState(OpenStrEnum):
@@ -134,3 +144,73 @@ class ExportedLead:
     def variables(self) -> Mapping[str, Any]:
         """The campaign's custom variables (every member not declared above)."""
         return self.extra
+
+
+@attrs.frozen
+class LeadCampaign:
+    """The campaign of one of a lead's entries."""
+
+    id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen
+class LeadEnrichment:
+    """What enrichment found of a lead."""
+
+    email_status: str | None = optional("emailStatus")
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen
+class LeadInCampaign:
+    """A lead in one campaign, as Get Lead by Email returns one per campaign.
+
+    https://developer.lemlist.com/api-reference/endpoints/leads/get-lead-by-email
+
+    Attributes:
+        id: The lead's id in that campaign (``_id``).
+        campaign: The campaign.
+        state, status: Where the lead is in the campaign.
+        is_paused: Whether the lead is paused there.
+        updated_at: When it last changed.
+        variables: Its custom variables.
+        contact_id, source, personalized, enrichment, sending_user: The rest.
+    """
+
+    id: str = attrs.field(metadata=wire("_id"))
+    campaign: LeadCampaign | None = None
+    state: LeadState | None = None
+    status: str | None = None
+    is_paused: bool | None = optional("isPaused")
+    updated_at: dt.datetime | None = optional("updatedAt")
+    personalized: bool | None = None
+    source: str | None = None
+    variables: Mapping[str, Any] | None = None
+    contact_id: str | None = optional("contactId")
+    enrichment: LeadEnrichment | None = None
+    sending_user: Mapping[str, Any] | None = optional("sendingUser")
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen
+class LeadDetails:
+    """One lead, as Get Lead by Email or ID returns it.
+
+    https://developer.lemlist.com/api-reference/endpoints/leads/get-lead
+    """
+
+    id: str = attrs.field(metadata=wire("_id"))
+    email: str | None = None
+    first_name: str | None = optional("firstName")
+    last_name: str | None = optional("lastName")
+    company_name: str | None = optional("companyName")
+    job_title: str | None = optional("jobTitle")
+    company_domain: str | None = optional("companyDomain")
+    is_paused: bool | None = optional("isPaused")
+    campaign_id: str | None = optional("campaignId")
+    contact_id: str | None = optional("contactId")
+    email_status: str | None = optional("emailStatus")
+    extra: Mapping[str, Any] = extra_field()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from .activities import Activities
 from .campaigns import Campaigns
+from .hooks import Hooks
+from .leads import Leads
+from .team import TeamResource
+from .unsubscribes import Unsubscribes
 
-__all__ = ["Campaigns"]
+__all__ = ["Activities", "Campaigns", "Hooks", "Leads", "TeamResource", "Unsubscribes"]
