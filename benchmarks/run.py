@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_memory
 import bench_model
 import bench_overhead
+import bench_pages
 import bench_ratelimit
 import bench_workers
 
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "model": lambda: bench_model.report(asyncio.run(bench_model.main())),
     "memory": lambda: bench_memory.report(asyncio.run(bench_memory.main())),
     "workers": bench_workers.run,
+    "pages": lambda: bench_pages.report(asyncio.run(bench_pages.main())),
 }
 
 
