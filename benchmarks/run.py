@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_export
 import bench_memory
 import bench_model
 import bench_overhead
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "memory": lambda: bench_memory.report(asyncio.run(bench_memory.main())),
     "workers": bench_workers.run,
     "pages": lambda: bench_pages.report(asyncio.run(bench_pages.main())),
+    "export": lambda: bench_export.report(asyncio.run(bench_export.main())),
 }
 
 
