@@ -5,7 +5,7 @@ writing) and its memory (every campaign's leads and cached bodies) from the
 very numbers being measured. Here it runs elsewhere:
 
 * run as a script, this file starts a ``FakeLemlistServer`` on a free loopback
-  port with rate limiting disabled, prints one JSON line (``base_url``,
+  port (rate limiting disabled unless asked for), prints one JSON line (``base_url``,
   ``api_key``, ``campaign_ids``) and serves until its standard input closes or
   it gets SIGTERM or SIGINT;
 * `server_process` is the parent's side: it starts that script, waits for the
@@ -24,7 +24,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -62,14 +62,27 @@ class ServerInfo:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    *, campaigns: int, leads_per_campaign: int = 500, seed: int = 0
+    *,
+    campaigns: int,
+    leads_per_campaign: int = 500,
+    seed: int = 0,
+    custom_variables: int | None = None,
+    rate_limit: int | None = None,
+    latency: float = 0.0,
+    jitter: float = 0.0,
 ) -> AsyncIterator[ServerInfo]:
-    """Run a rate-limit-free ``FakeLemlistServer`` in a child process.
+    """Run a ``FakeLemlistServer`` in a child process, rate-limit-free by default.
 
     Args:
         campaigns: How many campaigns to seed.
         leads_per_campaign: Leads in every campaign.
         seed: Seeds the key and the data.
+        custom_variables: Custom variables of every campaign; ``None`` keeps
+            the fake's default (a random count from 0 to 10).
+        rate_limit: Requests admitted per window (lemlist's 2 s, fixed); ``None``
+            disables rate limiting.
+        latency: Seconds added to every answer.
+        jitter: Upper bound of an extra uniform random delay per answer.
 
     Yields:
         The running server's address, key and campaign ids.
@@ -84,6 +97,10 @@ async def server_process(
         f"--campaigns={campaigns}",
         f"--leads-per-campaign={leads_per_campaign}",
         f"--seed={seed}",
+        *([] if custom_variables is None else [f"--custom-variables={custom_variables}"]),
+        *([] if rate_limit is None else [f"--rate-limit={rate_limit}"]),
+        f"--latency={latency!r}",
+        f"--jitter={jitter!r}",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         limit=_LINE_LIMIT,
@@ -137,18 +154,34 @@ class _UntilEof(asyncio.Protocol):
         self._stop.set()
 
 
-async def _serve(*, campaigns: int, leads_per_campaign: int, seed: int) -> None:
+async def _serve(
+    *,
+    campaigns: int,
+    leads_per_campaign: int,
+    seed: int,
+    custom_variables: int | None,
+    rate_limit: int | None,
+    latency: float,
+    jitter: float,
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     transport, _ = await loop.connect_read_pipe(lambda: _UntilEof(stop), sys.stdin)
+    # Passed only when given, so that the fake's own default holds otherwise.
+    variables: dict[str, Any] = (
+        {} if custom_variables is None else {"custom_variables": custom_variables}
+    )
     try:
         async with FakeLemlistServer(
             seed=seed,
             campaigns=campaigns,
             leads_per_campaign=leads_per_campaign,
-            rate_limit=None,
+            **variables,
+            rate_limit=rate_limit,
+            latency=latency,
+            jitter=jitter,
             host="127.0.0.1",
             port=0,
         ) as fake:
@@ -168,10 +201,20 @@ def _main() -> None:
     parser.add_argument("--campaigns", type=int, required=True)
     parser.add_argument("--leads-per-campaign", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--custom-variables", type=int, default=None)
+    parser.add_argument("--rate-limit", type=int, default=None)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--jitter", type=float, default=0.0)
     args = parser.parse_args()
     asyncio.run(
         _serve(
-            campaigns=args.campaigns, leads_per_campaign=args.leads_per_campaign, seed=args.seed
+            campaigns=args.campaigns,
+            leads_per_campaign=args.leads_per_campaign,
+            seed=args.seed,
+            custom_variables=args.custom_variables,
+            rate_limit=args.rate_limit,
+            latency=args.latency,
+            jitter=args.jitter,
         )
     )
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import resource
 import statistics
 import sys
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Final
 
 import attrs
+from _rss import peak_kib
 from _server_process import ServerInfo, server_process
 
 from lemlist_async import LemlistClient
@@ -157,21 +157,8 @@ def report(sizes: list[Size]) -> str:
 # -- The child's side --------------------------------------------------------------------------
 
 
-def _peak_kib() -> int:
-    """This process's peak RSS in KiB; see the module docstring for why not ``ru_maxrss``."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])  # "VmHWM:    41234 kB"
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS
-
-
 async def _stream(base_url: str, api_key: str, campaign_ids: list[str]) -> Run:
-    baseline = _peak_kib()
+    baseline = peak_kib()
     start = time.perf_counter()
     leads = 0
     async with LemlistClient(
@@ -185,7 +172,7 @@ async def _stream(base_url: str, api_key: str, campaign_ids: list[str]) -> Run:
                 assert item.leads is not None
                 leads += len(item.leads)
     elapsed = time.perf_counter() - start
-    return Run(len(campaign_ids), leads, baseline, _peak_kib(), elapsed)
+    return Run(len(campaign_ids), leads, baseline, peak_kib(), elapsed)
 
 
 def _child() -> None:

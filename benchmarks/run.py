@@ -13,9 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_export
 import bench_memory
 import bench_model
+import bench_models
 import bench_overhead
+import bench_pages
 import bench_ratelimit
 import bench_workers
 
@@ -24,8 +27,11 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "ratelimit": lambda: bench_ratelimit.report(asyncio.run(bench_ratelimit.main())),
     "overhead": lambda: bench_overhead.report(asyncio.run(bench_overhead.main())),
     "model": lambda: bench_model.report(asyncio.run(bench_model.main())),
+    "models": lambda: bench_models.report(asyncio.run(bench_models.main())),
     "memory": lambda: bench_memory.report(asyncio.run(bench_memory.main())),
     "workers": bench_workers.run,
+    "pages": lambda: bench_pages.report(asyncio.run(bench_pages.main())),
+    "export": lambda: bench_export.report(asyncio.run(bench_export.main())),
 }
 
 
