@@ -22,7 +22,6 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
@@ -31,6 +30,7 @@ from ._constants import FANOUT_CONCURRENCY, FANOUT_READ_BATCH
 from ._errors import InvalidCampaignIdError, LemlistError
 from ._models import Lead
 from ._params import check_concurrency, path_segment
+from ._tasks import TaskOwner
 
 __all__ = [
     "CampaignLeads",
@@ -137,7 +137,7 @@ class FanOutError(ExceptionGroup[LemlistError], LemlistError):
         return FanOutError(self.message, errors, self.results)
 
 
-class _Stream(AsyncIterator[I], Generic[K, V, I]):
+class _Stream(TaskOwner, AsyncIterator[I], Generic[K, V, I]):
     """The fan-out engine: inputs read lazily, ``fn`` run on each, items as they complete.
 
     Every public fan-out is this engine with the item it yields: ``FanOut``
@@ -292,35 +292,8 @@ class _Stream(AsyncIterator[I], Generic[K, V, I]):
             tasks.add(self._input_task)
         return tasks
 
-    async def aclose(self) -> None:
-        """Cancel the tasks in flight and wait until they have unwound."""
-        self._closed = True
-        tasks = self._tasks()
+    def _forget(self) -> None:
         self._pending, self._input_task = set(), None
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __del__(self) -> None:
-        # A loop left with `break` drops the stream without closing it: cancel
-        # what is in flight so that no request outlives its consumer.
-        if "_pending" not in vars(self):  # __init__ refused its arguments.
-            return
-        for task in self._tasks():
-            if not task.done() and not task.get_loop().is_closed():
-                task.cancel()
 
 
 class FanOut(_Stream[K, V, "Outcome[K, V]"]):

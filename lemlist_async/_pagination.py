@@ -18,6 +18,8 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
+from ._tasks import TaskOwner
+
 __all__ = ["OffsetPages", "Page", "PageRule", "Pager", "PinnedOffsetPages"]
 
 T = TypeVar("T")
@@ -230,7 +232,7 @@ class Pager(Generic[T]):
         await self.aclose()
 
 
-class _PageIterator(Generic[T]):
+class _PageIterator(TaskOwner, Generic[T]):
     """The pages of one walk, in order, fetching up to ``prefetch`` ahead."""
 
     def __init__(
@@ -298,34 +300,12 @@ class _PageIterator(Generic[T]):
             query = self._todo.popleft()
             self._ahead.append((query, loop.create_task(_fetch_page(self._fetch, query))))
 
-    async def aclose(self) -> None:
-        """Cancel the page requests in flight and wait until they have unwound."""
-        self._closed = True
-        tasks = [task for _, task in self._ahead]
+    def _tasks(self) -> list[asyncio.Task[Page[T]]]:
+        return [task for _, task in self._ahead]
+
+    def _forget(self) -> None:
         self._ahead.clear()
         self._todo.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __del__(self) -> None:
-        # Left with `break` and dropped: cancel what is queued, so that no page
-        # request outlives its reader.
-        for _, task in getattr(self, "_ahead", ()):
-            if not task.done() and not task.get_loop().is_closed():
-                task.cancel()
 
 
 async def _fetch_page(fetch: FetchPage[T], query: dict[str, str]) -> Page[T]:
