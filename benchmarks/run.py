@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_export
+import bench_fanout
 import bench_memory
 import bench_model
 import bench_models
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "workers": bench_workers.run,
     "pages": lambda: bench_pages.report(asyncio.run(bench_pages.main())),
     "export": lambda: bench_export.report(asyncio.run(bench_export.main())),
+    "fanout": lambda: bench_fanout.report(asyncio.run(bench_fanout.main())),
 }
 
 
