@@ -290,5 +290,21 @@ def draw_profile(rng: random.Random, suffix: str) -> dict[str, str]:
     }
 
 
+def lead_count_range(
+    count: int | tuple[int, int], name: str = "leads_per_campaign"
+) -> tuple[int, int]:
+    """``count`` as an inclusive (low, high) range; ValueError naming ``name`` if invalid."""
+    if isinstance(count, int):
+        low = high = count
+    else:
+        low, high = count
+    if not 0 <= low <= high:
+        raise ValueError(
+            f"{name} must be a count >= 0 or a range (low, high) with"
+            f" 0 <= low <= high, got {count!r}"
+        )
+    return low, high
+
+
 def _weighted(rng: random.Random, table: Sequence[tuple[str, int]]) -> str:
     return rng.choices([name for name, _ in table], [weight for _, weight in table])[0]
