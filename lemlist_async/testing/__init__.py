@@ -2,7 +2,9 @@
 
 `FakeLemlistServer` is a real HTTP server that answers like lemlist does, from a
 seeded team, campaigns and leads: campaigns (listed and one by one), their
-leads, their export (CSV or JSON), stats, batch stats, reports and the team.
+leads, their export (CSV or JSON), stats, batch stats, reports, leads by email
+or id, the activity feed, the team, its credits, senders and webhooks, and the
+unsubscribed variables.
 Basic auth, text/plain errors, and the rate limit of 20 requests per 2 seconds
 with lemlist's headers apply to every route.
 It records every request and can inject faults. Its clock is the event loop's,

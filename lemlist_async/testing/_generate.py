@@ -59,6 +59,8 @@ _TIMEZONES: Final = ("Europe/Paris", "America/New_York", "Europe/London", "Asia/
 _ICEBREAKERS: Final = ("", "", "Loved your talk at the summit.", "Congrats on the new round!")
 #: (emailStatus, weight): the spec's enum for the export's ``emailStatus``.
 _EMAIL_STATUSES: Final = (("deliverable", 80), ("risky", 15), ("undeliverable", 5))
+_STATUS_NAMES: Final = [status for status, _ in _EMAIL_STATUSES]
+_STATUS_WEIGHTS: Final = [weight for _, weight in _EMAIL_STATUSES]
 _CAMPAIGN_TOPICS: Final = (
     "Product Launch", "Sales Outreach", "Customer Onboarding", "Event Follow-up",
     "Webinar Invite", "Partner Program", "Reactivation", "Demo Request",
@@ -261,31 +263,47 @@ def profiles(
     The profile holds the export's standard fields; the email is unique within
     the campaign (it carries the lead's position).
     """
-    statuses = [status for status, _ in _EMAIL_STATUSES]
-    weights = [weight for _, weight in _EMAIL_STATUSES]
     position = 0
     while True:
         position += 1
-        first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
-        company, domain = rng.choice(_COMPANIES)
-        handle = f"{first}{last}".lower()
-        profile = {
-            "emailStatus": rng.choices(statuses, weights)[0],
-            "email": f"{first}.{last}{position}@{domain}".lower(),
-            "firstName": first,
-            "lastName": last,
-            "picture": f"https://www.example.com/pictures/{handle}.png"
-            if rng.random() < 0.3
-            else "",
-            "phone": f"+33 6 {rng.randrange(10**8):08d}" if rng.random() < 0.4 else "",
-            "linkedinUrl": f"https://www.linkedin.com/in/{handle}{position}",
-            "timezone": rng.choice(_TIMEZONES),
-            "companyName": company,
-            "companyDomain": domain,
-            "icebreaker": rng.choice(_ICEBREAKERS),
-            "jobTitle": rng.choice(_JOB_TITLES),
-        }
-        yield profile, [rng.choice(pool) for pool in value_pools]
+        yield draw_profile(rng, str(position)), [rng.choice(pool) for pool in value_pools]
+
+
+def draw_profile(rng: random.Random, suffix: str) -> dict[str, str]:
+    """A person: the export's standard fields, ``suffix`` after the name in the email."""
+    first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
+    company, domain = rng.choice(_COMPANIES)
+    handle = f"{first}{last}".lower()
+    return {
+        "emailStatus": rng.choices(_STATUS_NAMES, _STATUS_WEIGHTS)[0],
+        "email": f"{first}.{last}{suffix}@{domain}".lower(),
+        "firstName": first,
+        "lastName": last,
+        "picture": f"https://www.example.com/pictures/{handle}.png" if rng.random() < 0.3 else "",
+        "phone": f"+33 6 {rng.randrange(10**8):08d}" if rng.random() < 0.4 else "",
+        "linkedinUrl": f"https://www.linkedin.com/in/{handle}{suffix}",
+        "timezone": rng.choice(_TIMEZONES),
+        "companyName": company,
+        "companyDomain": domain,
+        "icebreaker": rng.choice(_ICEBREAKERS),
+        "jobTitle": rng.choice(_JOB_TITLES),
+    }
+
+
+def lead_count_range(
+    count: int | tuple[int, int], name: str = "leads_per_campaign"
+) -> tuple[int, int]:
+    """``count`` as an inclusive (low, high) range; ValueError naming ``name`` if invalid."""
+    if isinstance(count, int):
+        low = high = count
+    else:
+        low, high = count
+    if not 0 <= low <= high:
+        raise ValueError(
+            f"{name} must be a count >= 0 or a range (low, high) with"
+            f" 0 <= low <= high, got {count!r}"
+        )
+    return low, high
 
 
 def _weighted(rng: random.Random, table: Sequence[tuple[str, int]]) -> str:

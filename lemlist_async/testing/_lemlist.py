@@ -139,3 +139,43 @@ BATCH_TOO_MANY_BODY: Final = "Bad params: campaignIds must contain at most 100 i
 # ``campaignIds`` is required; the spec gives no body for its absence, so this is the
 # fake's, in lemlist's "Bad params" style.
 REPORTS_MISSING_IDS_BODY: Final = "Bad params (missing campaignIds parameter)"
+
+
+def missing_param(name: str) -> str:
+    """The fake's text for a required query parameter that is absent, in lemlist's style."""
+    return f"Bad params (missing {name} parameter)"
+
+
+#: The text of the 405 that the spec documents, without a body, on the team routes.
+METHOD_NOT_ALLOWED_BODY: Final = "Method not allowed"
+
+# -- Leads --------------------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/leads/get-lead-by-email and
+# .../get-lead-by-email-or-id: 404 "Lead not found" (text/plain, the spec's example);
+# "You should use at least one of 'email' or 'id'". The two 400 bodies are the fake's.
+LEAD_NOT_FOUND_BODY: Final = "Lead not found"
+LEAD_EMAIL_OR_ID_BODY: Final = "Bad params (missing email or id parameter)"
+LEAD_EMAIL_AND_ID_BODY: Final = "Bad params (email and id cannot be combined)"
+
+# -- Get Many Activities ------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/activities/get-many-activities :
+# "version ... v2 is mandatory"; "limit: ... Default: 100. Maximum: 100"; minDate and
+# maxDate ("Unix timestamp in seconds ... or an ISO 8601 datetime"), maxDate "Must be
+# strictly greater than minDate"; startDate and endDate are their aliases.
+ACTIVITIES_LIMIT_DEFAULT: Final = 100
+ACTIVITIES_LIMIT_MAX: Final = 100
+#: The fake's own words: the spec states the rule, not its error body.
+DATE_ORDER_BODY: Final = "Bad params (maxDate must be greater than minDate)"
+
+# -- Team senders -------------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/team/get-team-senders : ``state``,
+# "Filter by campaign's state (running, paused, draft, ended, archived, errors)", and
+# 400 "Bad params (invalid state parameter)" (`bad_param`).
+SENDER_STATES: Final = CAMPAIGN_STATUSES
+
+# -- Unsubscribes -------------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/unsubscribes/list-unsubscribed-variables :
+# "offset" (default 0), "limit" ("max 100", default 100); UnsubscribedVariable.source enum.
+UNSUBSCRIBES_LIMIT_DEFAULT: Final = 100
+UNSUBSCRIBES_LIMIT_MAX: Final = 100
+UNSUBSCRIBE_SOURCES: Final = ("api", "bounced", "lead", "user", "abuse")

@@ -23,16 +23,18 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final, Self
 
 from aiohttp import hdrs, web
 
 from . import _routes
+from ._generate import lead_count_range
 from ._lemlist import MALFORMED_BODY, RATE_LIMIT, RATE_WINDOW
 from ._limits import WindowMode, make_limiter, max_in_window
 from ._middleware import DROPPED_STATUS, Fault, Gate, RecordedRequest
 from ._stats import campaign_stats
-from ._store import STORE, CampaignsShape, Store, lead_count_range, seeded_rng
+from ._store import STORE, CampaignsShape, Store, seeded_rng
 from ._wire import js_date_string
 
 __all__ = ["DROPPED_STATUS", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
@@ -51,10 +53,18 @@ class FakeLemlistServer:
     (``GET /api/campaigns``, envelope or array, see ``campaigns_shape``), Get
     Campaign, Get Campaign Leads, Export Campaign Leads (CSV or JSON,
     streamed), Get Campaign Stats, Get Batch Campaign Stats, Get Campaign
-    Reports and Get Team. ``docs/testing.md`` lists each route's parameters and
-    errors; `team`, `campaign`, `campaigns`, `campaign_leads`,
-    `custom_variables`, `exported_leads` and `campaign_stats` return what the
-    routes serve, for a test to compare with.
+    Reports, Get Lead by Email (``GET /api/leads/{email}``, one entry per
+    campaign), Get Lead by Email or ID (``GET /api/leads``), Get Many
+    Activities (``GET /api/activities``, newest first), Get Team (with its
+    webhooks and a fake ``slackWebhook`` secret), Get Team Credits, Get Team
+    Senders, Get Many Webhooks (``GET /api/hooks``) and List Unsubscribed
+    Variables (``GET /api/v2/unsubscribes/variables``). ``docs/testing.md``
+    lists each route's parameters and errors; `team`, `campaign`, `campaigns`,
+    `campaign_leads`, `custom_variables`, `exported_leads`, `campaign_stats`,
+    `leads_by_email`, `lead`, `shared_lead_emails`, `activities`,
+    `team_credits`, `team_senders`, `hooks` and `unsubscribes` return what the
+    routes serve, for a test to compare with; `add_activities` records new
+    activities while a client walks the feed.
 
     Use it as an async context manager (or call `start` and `close`)::
 
@@ -69,8 +79,8 @@ class FakeLemlistServer:
     3. A queued fault (`fail_next`, `malformed_next`, `drop_next`) answers it.
     4. Over the limit: 429 with ``Retry-After``.
     5. The route answers: 400 for parameters lemlist refuses (text/plain), 404
-       ``"Campaign not found"`` for an unknown campaign, 405 ``"Bad method"``
-       where the spec documents it, else 200. A path no route knows: 404
+       ``"Campaign not found"`` for an unknown campaign (``"Lead not found"``
+       for a lead), 405 where the spec documents it, else 200. A path no route knows: 404
        ``"Not found"``.
     6. The request is recorded, then the answer (streamed ones included) waits
        ``latency`` plus a uniform random ``0..jitter`` seconds.
@@ -101,6 +111,9 @@ class FakeLemlistServer:
         leads_per_campaign: int | tuple[int, int] = (0, 600),
         custom_variables: int | tuple[int, int] = (0, 10),
         campaigns_shape: CampaignsShape = "envelope",
+        activities: int = 250,
+        hooks: int | tuple[int, int] = (0, 3),
+        unsubscribes: int = 250,
         api_key: str | None = None,
         rate_limit: int | None = RATE_LIMIT,
         window: float = RATE_WINDOW,
@@ -142,6 +155,10 @@ class FakeLemlistServer:
             raise ValueError(f"campaigns must be >= 0, got {campaigns}")
         low, high = lead_count_range(leads_per_campaign)
         variables = lead_count_range(custom_variables, "custom_variables")
+        hook_range = lead_count_range(hooks, "hooks")
+        for name, count in (("activities", activities), ("unsubscribes", unsubscribes)):
+            if count < 0:
+                raise ValueError(f"{name} must be >= 0, got {count}")
         if campaigns_shape not in ("envelope", "array"):
             raise ValueError(
                 f"campaigns_shape must be 'envelope' or 'array', got {campaigns_shape!r}"
@@ -162,7 +179,14 @@ class FakeLemlistServer:
         self._api_key = drawn_key if api_key is None else api_key
         jitter_seed = rng.getrandbits(64)
 
-        self._store = Store(seed=seed, variables=variables, campaigns_shape=campaigns_shape)
+        self._store = Store(
+            seed=seed,
+            variables=variables,
+            campaigns_shape=campaigns_shape,
+            activities=activities,
+            hooks=hook_range,
+            unsubscribes=unsubscribes,
+        )
         self._store.seed(rng, campaigns, (low, high))
 
         self._rate_limit = rate_limit
@@ -333,8 +357,83 @@ class FakeLemlistServer:
         return self._store.campaigns_shape
 
     def team(self) -> dict[str, Any]:
-        """Get Team's body with ``version=v2``: the team and its ``users``."""
-        return self._store.team.as_json(with_users=True)
+        """Get Team's body with ``version=v2``: the team, its ``hooks``, its
+        ``slackWebhook`` (a fake secret URL) and its ``users``."""
+        return self._store.account.team_body(with_users=True)
+
+    def team_credits(self) -> dict[str, Any]:
+        """Get Team Credits' body."""
+        return self._store.account.credits()
+
+    def team_senders(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Get Team Senders' body, for campaigns of ``state`` (``None``: all)."""
+        return self._store.account.senders(state)
+
+    def hooks(self) -> list[dict[str, Any]]:
+        """Get Many Webhooks' body: the team's webhooks, oldest first."""
+        return self._store.account.hooks()
+
+    def unsubscribes(self) -> list[dict[str, Any]]:
+        """Every unsubscribed variable, oldest first, as the pages list them."""
+        return [dict(item) for item in self._store.account.unsubscribes()]
+
+    def leads_by_email(self, email: str) -> list[dict[str, Any]]:
+        """Get Lead by Email's body: one entry per campaign, oldest campaign first.
+
+        Empty when no lead has ``email`` (the route answers 404 "Lead not
+        found"). The first call reads every campaign's leads.
+        """
+        return [record.entry() for record in self._store.directory.by_email(email)]
+
+    def lead(self, *, email: str | None = None, lead_id: str | None = None) -> dict[str, Any]:
+        """Get Lead by Email or ID's body: by ``email`` (its oldest campaign's) or ``lead_id``.
+
+        Raises:
+            ValueError: Unless exactly one of ``email`` and ``lead_id`` is given.
+            KeyError: If there is no such lead.
+        """
+        if (email is None) == (lead_id is None):
+            raise ValueError("give exactly one of email and lead_id")
+        record = self._store.directory.find(email=email, lead_id=lead_id)
+        if record is None:
+            raise KeyError(email if lead_id is None else lead_id)
+        return record.summary()
+
+    def shared_lead_emails(self) -> list[str]:
+        """Emails of leads found in two campaigns or more (seeded ones: the shared people)."""
+        return self._store.directory.shared_emails()
+
+    def activities(self) -> list[dict[str, Any]]:
+        """Every activity, newest first, as Get Many Activities pages them (the
+        dicts themselves: do not modify them)."""
+        return self._store.activities.newest_first()
+
+    def add_activities(
+        self, count: int = 1, *, at: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Record ``count`` new activities, dated ``at`` (default: now, UTC).
+
+        Each is a lead activity (``emailsOpened``, ``emailsClicked``,
+        ``emailsReplied`` or ``linkedinVisitDone``) of a lead that already has
+        activities, or a company note when there is none. Dated now, they are
+        the newest: they shift every offset of a walk by ``count``, unless the
+        walk pins ``maxDate`` before they were added. Safe to call while the
+        server runs, between two pages.
+
+        Args:
+            count: How many, >= 1.
+            at: Their ``createdAt``; a naive datetime is read as UTC. In the
+                past, they take their place in the feed's order.
+
+        Returns:
+            The new activities, in the order they were added.
+
+        Raises:
+            ValueError: If ``count`` < 1.
+        """
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        return self._store.activities.add(count, at)
 
     def campaign(self, campaign_id: str) -> dict[str, Any]:
         """Get Campaign's body: the spec's Campaign object.

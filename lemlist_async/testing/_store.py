@@ -18,6 +18,8 @@ from typing import Any, Final, Literal, TypeAlias
 import attrs
 from aiohttp import web
 
+from ._account import Account
+from ._activities import Activities
 from ._generate import (
     CampaignDetails,
     Team,
@@ -27,6 +29,7 @@ from ._generate import (
     new_id,
     profiles,
 )
+from ._people import LeadDirectory, draw_people, lead_status, place_people
 
 #: (state, weight): the common global states dominate, a few detailed ones
 #: (see lemlist-api.md) appear so that clients meet them too.
@@ -111,6 +114,7 @@ class Campaign:
         self._newest_first: list[dict[str, Any]] | None = None
         self._bodies: dict[tuple[str | None, int], bytes] = {}
         self._state_counts: collections.Counter[str] | None = None
+        self._shared: dict[int, dict[str, str]] | None = None
 
     @property
     def details(self) -> CampaignDetails:
@@ -169,12 +173,26 @@ class Campaign:
         ``status`` and ``_id``. A given lead's own keys win over the drawn
         profile. ``states`` keeps only leads in those states (``None``: all).
         """
+        return (row for _, _, row in self.rows(states))
+
+    def rows(
+        self, states: frozenset[str] | None
+    ) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
+        """(position, lead, export row) of each lead, oldest first (position 0 first).
+
+        A few seeded leads are the team's shared people (``_people``): the
+        same person in several campaigns. They take the place of the drawn
+        profile, whose draw still happens, so that no other lead changes.
+        """
         details = self.details
         drawn = profiles(derived_rng(self.details_seed, "profiles"), details.value_pools)
-        for lead, (profile, values) in zip(self.oldest_first(), drawn, strict=False):
+        shared = self.shared_people()
+        pairs = zip(self.oldest_first(), drawn, strict=False)
+        for position, (lead, (profile, values)) in enumerate(pairs):
             state = str(lead.get("state", ""))
             if states is not None and state not in states:
                 continue
+            profile = shared.get(position, profile)
             row: dict[str, Any] = {
                 name: lead.get(name, profile[name]) for name in EXPORT_FIELDS + JSON_ONLY_FIELDS
             }
@@ -182,7 +200,14 @@ class Campaign:
             row["lastState"] = state
             row["status"] = lead_status(state)
             row["_id"] = lead.get("_id", "")
-            yield row
+            yield position, lead, row
+
+    def shared_people(self) -> dict[int, dict[str, str]]:
+        """The team's shared people among this campaign's leads, by position."""
+        if self._shared is None:
+            count = self._leads.count if isinstance(self._leads, LeadFactory) else 0
+            self._shared = place_people(self.details_seed, count, self._store.people)
+        return self._shared
 
     def as_json(self) -> dict[str, Any]:
         """The spec's Campaign object."""
@@ -242,16 +267,31 @@ class Store:
         seeded_ids: The seeded campaigns' ids, in seeding order.
         variables: The (low, high) count of custom variables per seeded campaign.
         campaigns_shape: The body of Get Many Campaigns, envelope or array.
+        people: The team's shared people (``_people``).
+        directory: Every lead by email and id.
+        activities: The activity feed.
+        account: Credits, senders, webhooks, unsubscribed variables.
     """
 
     def __init__(
-        self, *, seed: int, variables: tuple[int, int], campaigns_shape: CampaignsShape
+        self,
+        *,
+        seed: int,
+        variables: tuple[int, int],
+        campaigns_shape: CampaignsShape,
+        activities: int = 0,
+        hooks: tuple[int, int] = (0, 0),
+        unsubscribes: int = 0,
     ) -> None:
         self.team: Team = draw_team(seed)
         self.campaigns: dict[str, Campaign] = {}
         self.seeded_ids: list[str] = []
         self.variables = variables
         self.campaigns_shape: CampaignsShape = campaigns_shape
+        self.people = draw_people(seed)
+        self.directory = LeadDirectory(self)
+        self.activities = Activities(self, seed, activities)
+        self.account = Account(self, seed, hooks, unsubscribes)
 
     def seed(self, rng: random.Random, count: int, leads: tuple[int, int]) -> None:
         """Seed ``count`` campaigns from ``rng``, each with ``leads`` (low, high) leads."""
@@ -292,30 +332,11 @@ class Store:
                 campaign_id, old.index, old.details_seed, leads, self, old.variable_range
             )
         self.campaigns[campaign_id] = campaign
+        self.directory.clear()
 
     def in_creation_order(self) -> list[Campaign]:
         """Every campaign, oldest ``createdAt`` first."""
         return sorted(self.campaigns.values(), key=lambda campaign: campaign.index)
-
-
-def lead_status(state: str) -> str:
-    """The export's ``status`` of a lead in ``state``.
-
-    lemlist documents no list of values; the spec's CSV example pairs
-    ``emailsInterested`` with ``interested``, ``emailsUnsubscribed`` with
-    ``unsubscribed`` and sent, clicked or replied states with ``done``. The fake
-    follows that: interested and not-interested states, unsubscribed, paused,
-    and ``done`` for every other state.
-    """
-    if state == "interested" or (state.endswith("Interested") and "Not" not in state):
-        return "interested"
-    if state == "notInterested" or state.endswith("NotInterested"):
-        return "notInterested"
-    if state == "emailsUnsubscribed":
-        return "unsubscribed"
-    if state == "paused":
-        return "paused"
-    return "done"
 
 
 #: How a route reaches the store.
@@ -325,19 +346,3 @@ STORE: Final = web.AppKey("lemlist_fake_store", Store)
 def seeded_rng(seed: int) -> random.Random:
     """A private generator: reproducible fake data is the point, not secrecy."""
     return random.Random(seed)  # noqa: S311
-
-
-def lead_count_range(
-    count: int | tuple[int, int], name: str = "leads_per_campaign"
-) -> tuple[int, int]:
-    """``count`` as an inclusive (low, high) range; ValueError naming ``name`` if invalid."""
-    if isinstance(count, int):
-        low = high = count
-    else:
-        low, high = count
-    if not 0 <= low <= high:
-        raise ValueError(
-            f"{name} must be a count >= 0 or a range (low, high) with"
-            f" 0 <= low <= high, got {count!r}"
-        )
-    return low, high

@@ -15,7 +15,18 @@ from aiohttp import web
 from lemlist_async.testing._lemlist import ROUTE_NOT_FOUND_BODY
 from lemlist_async.testing._wire import text_response
 
-from . import campaign_leads, campaigns, exports, reports, stats, team
+from . import (
+    activities,
+    campaign_leads,
+    campaigns,
+    exports,
+    hooks,
+    leads,
+    reports,
+    stats,
+    team,
+    unsubscribes,
+)
 
 #: Reports before campaigns is not needed (aiohttp tries a plain path before a
 #: dynamic one of the same prefix) but reads in the order a reader expects.
@@ -26,6 +37,10 @@ ALL: Final = (
     exports.routes,
     stats.routes,
     team.routes,
+    leads.routes,
+    activities.routes,
+    hooks.routes,
+    unsubscribes.routes,
 )
 
 FALLBACK = web.RouteTableDef()

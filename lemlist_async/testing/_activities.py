@@ -1,0 +1,228 @@
+"""The team's activity feed: Get Many Activities' items, drawn from the leads' histories.
+
+https://developer.lemlist.com/api-reference/endpoints/activities/get-many-activities :
+the spec's Activity schema lists ``_id, type, leadId, campaignId, sequenceId,
+stepId, sequenceStep, totalSequenceStep, createdAt``; its examples (and lemlist's
+help centre) show much more, and two kinds of items. The fake serves both:
+
+* lead activities: the activity, its campaign and sender, the lead's fields
+  (``leadEmail``...) and the lead's custom variables as top-level keys;
+* company activities (``annotated``): ``_id, teamId, companyId, type,
+  createdAt, note, sendUserId, userId``, with no lead or campaign.
+
+The feed is drawn on first read, round robin over the leads of the first
+`ACTIVE_CAMPAIGNS` seeded campaigns, oldest lead first: each lead brings its
+whole history (see ``_people``), a second round brings one more open per lead,
+and so on; about one item in 40 is a company note. It is served newest first,
+as the spec's examples are.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ._generate import TEAM_CREATED_AT, derived_rng, new_id
+from ._people import LeadRecord, epoch_ms, iso_ms
+
+if TYPE_CHECKING:
+    from ._store import Campaign, Store
+
+#: Activities come from the leads of the first seeded campaigns only: they were
+#: created long ago (one a day from the team's creation), and generating the
+#: feed never reads a big benchmark's other campaigns.
+ACTIVE_CAMPAIGNS: Final = 20
+#: One company note per this many activities.
+_NOTE_EVERY: Final = 40
+_NOTES: Final = (
+    "could help our GTM team be more productive",
+    "Call back after their budget review",
+    "Met at the trade show",
+)
+#: Company notes of a feed without leads fall within a year of the team's creation.
+_HOUR_MS: Final = 3_600_000
+_YEAR_MS: Final = 365 * 24 * _HOUR_MS
+_SENDER_KEYS: Final = ("sendUserId", "sendUserEmail", "sendUserMailboxId")
+#: What `Activities.add` records for a lead: its next interaction.
+_ADDED_TYPES: Final = ("emailsOpened", "emailsClicked", "emailsReplied", "linkedinVisitDone")
+
+
+@attrs.frozen
+class Filters:
+    """Get Many Activities' filters; ``None`` filters nothing. Dates are epoch microseconds."""
+
+    type: str | None = None
+    campaign_id: str | None = None
+    lead_id: str | None = None
+    is_first: bool | None = None
+    min_us: int | None = None
+    max_us: int | None = None
+
+    def keep(self, millis: int, activity: dict[str, Any]) -> bool:
+        return (
+            (self.type is None or activity["type"] == self.type)
+            and (self.campaign_id is None or activity.get("campaignId") == self.campaign_id)
+            and (self.lead_id is None or activity.get("leadId") == self.lead_id)
+            and (self.is_first is None or activity.get("isFirst", False) == self.is_first)
+            and (self.min_us is None or millis * 1000 >= self.min_us)
+            and (self.max_us is None or millis * 1000 <= self.max_us)
+        )
+
+
+class Activities:
+    """The feed: drawn on first read, then grown by `add`."""
+
+    def __init__(self, store: Store, seed: int, count: int) -> None:
+        self._store = store
+        self._seed = seed
+        self._count = count
+        self._rng = derived_rng(seed, "activities")
+        # (epoch ms, sequence, activity), oldest first; the sequence breaks ties.
+        self._items: list[tuple[int, int, dict[str, Any]]] | None = None
+        self._leads: list[LeadRecord] = []
+        self._seen: set[tuple[str, str]] = set()  # (leadId, type) already in the feed
+
+    def newest_first(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """The activities that pass ``filters``, newest first (ties: the last added first)."""
+        items = reversed(self._all())
+        if filters is None:
+            return [activity for _, _, activity in items]
+        return [activity for millis, _, activity in items if filters.keep(millis, activity)]
+
+    def add(self, count: int, at: datetime | None) -> list[dict[str, Any]]:
+        """Record ``count`` activities at ``at`` (default: now), oldest first; return them."""
+        items = self._all()
+        if at is None:
+            at = datetime.now(UTC)
+        elif at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        millis = epoch_ms(at)
+        added = []
+        for _ in range(count):
+            if self._leads:
+                record = self._rng.choice(self._leads)
+                activity = self._lead_activity(record, self._rng.choice(_ADDED_TYPES), millis)
+            else:
+                activity = self._company_activity(millis)
+            bisect.insort(items, (millis, len(items), activity), key=lambda item: item[:2])
+            added.append(activity)
+        return added
+
+    def _all(self) -> list[tuple[int, int, dict[str, Any]]]:
+        if self._items is None:
+            self._items = self._draw()
+        return self._items
+
+    def _draw(self) -> list[tuple[int, int, dict[str, Any]]]:
+        wanted = self._count - self._count // _NOTE_EVERY
+        events: list[tuple[int, LeadRecord | None, str]] = []
+        if wanted:
+            for record, history in self._rounds():
+                events.extend((millis, record, kind) for kind, millis in history)
+                if len(events) >= wanted:
+                    break
+            del events[wanted:]
+        times = [millis for millis, _, _ in events]
+        start = min(times, default=epoch_ms(TEAM_CREATED_AT))
+        end = max(times, default=start + _YEAR_MS)
+        for _ in range(self._count - len(events)):
+            events.append((self._rng.randint(start, end), None, "annotated"))
+        items = []
+        for sequence, (millis, lead, kind) in enumerate(events):
+            if lead is None:
+                activity = self._company_activity(millis)
+            else:
+                activity = self._lead_activity(lead, kind, millis)
+            items.append((millis, sequence, activity))
+        items.sort(key=lambda item: item[:2])
+        return items
+
+    def _rounds(self) -> Iterator[tuple[LeadRecord, list[tuple[str, int]]]]:
+        """(lead, events) round robin over the campaigns: whole histories, then one
+        more open per lead that opened, an hour later each round."""
+        streams = [
+            _records(self._store.campaigns[campaign_id])
+            for campaign_id in self._store.seeded_ids[:ACTIVE_CAMPAIGNS]
+            if campaign_id in self._store.campaigns
+        ]
+        openers: list[tuple[LeadRecord, int]] = []
+        for records in itertools.zip_longest(*streams):
+            for record in records:
+                history = [] if record is None else record.history()
+                if record is None or not history:
+                    continue
+                self._leads.append(record)
+                if any(kind == "emailsOpened" for kind, _ in history):
+                    openers.append((record, history[-1][1]))
+                yield record, history
+        if not openers:
+            return
+        for extra in itertools.count(1):
+            for record, last in openers:
+                yield record, [("emailsOpened", last + extra * _HOUR_MS)]
+
+    def _lead_activity(self, record: LeadRecord, kind: str, millis: int) -> dict[str, Any]:
+        campaign = record.campaign
+        details = campaign.details
+        row = record.row
+        team_id = self._store.team.id
+        lead_id = str(row["_id"])
+        first = (lead_id, kind) not in self._seen
+        self._seen.add((lead_id, kind))
+        activity: dict[str, Any] = {
+            "_id": new_id(self._rng, "act_"),
+            "type": kind,
+            "isFirst": first,
+            "createdAt": iso_ms(millis),
+            "bot": False,
+            "teamId": team_id,
+            "leadId": lead_id,
+            "campaignId": campaign.id,
+            "campaignName": details.name,
+            "sequenceId": details.sequence_id,
+            "sequenceStep": 0,
+        }
+        sender = record.sender()
+        if sender is not None:
+            activity.update(zip(_SENDER_KEYS, sender, strict=True))
+        activity.update(
+            {
+                "leadFirstName": row["firstName"],
+                "leadLastName": row["lastName"],
+                "leadEmail": row["email"],
+                "leadCompanyName": row["companyName"],
+                "contactId": str(record.lead.get("contactId", "")),
+                "metaData": {
+                    "teamId": team_id,
+                    "campaignId": campaign.id,
+                    "leadId": lead_id,
+                    "type": kind,
+                },
+            }
+        )
+        for name in campaign.variables:  # "Plus all custom variables from your lead"
+            activity.setdefault(name, row[name])
+        return activity
+
+    def _company_activity(self, millis: int) -> dict[str, Any]:
+        user = self._rng.choice(self._store.team.users)
+        return {
+            "_id": new_id(self._rng, "act_"),
+            "teamId": self._store.team.id,
+            "companyId": new_id(self._rng, "cpn_"),
+            "type": "annotated",
+            "createdAt": iso_ms(millis),
+            "note": self._rng.choice(_NOTES),
+            "sendUserId": user.id,
+            "userId": user.id,
+        }
+
+
+def _records(campaign: Campaign) -> Iterator[LeadRecord]:
+    for position, lead, row in campaign.rows(None):
+        yield LeadRecord(campaign, position, lead, row)
