@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from lemlist_async import ActivityType
 from lemlist_async._cli import main
 from lemlist_async._cli._options import iso_datetime
 from lemlist_async._cli.activities import ACTIVITY_CSV_FIELDS, type_warning
+from lemlist_async._cli.team import secret_member, without_secrets
 
 from .test_cli import KEY, cli, files_in, jsonl, run_with_terminal_stderr
 
@@ -321,3 +323,60 @@ async def test_activities_progress_line_on_a_terminal(routes: ReadRoutes, tmp_pa
         return
     assert re.search(r"\r\d[\d,]* activit(y|ies), [\d.]+ s", terminal), terminal
     assert terminal.endswith("lemlist-async: 250 activities\r\n")  # after the wipe
+
+
+# -- team --------------------------------------------------------------------------------
+
+
+def test_secret_members_by_name() -> None:
+    for name in ("apiKey", "api_key", "API-KEY", "accessToken", "client_secret", "slackWebhook"):
+        assert secret_member(name), name
+    for name in ("name", "keyword", "url", "users"):
+        assert not secret_member(name), name
+    nested = {"a": [{"refresh-token": "x", "b": 1}], "slackWebhook": {"url": "y"}, "c": (2,)}
+    assert without_secrets(nested) == {"a": [{"b": 1}], "c": [2]}
+
+
+async def test_team_as_json_without_secrets(routes: ReadRoutes) -> None:
+    run = await cli("team", "--base-url", routes.base_url)
+    assert run.code == 0, run.stderr
+    assert run.stderr == ""
+    assert_no_secret(run.stdout, run.stderr)
+    document = json.loads(run.stdout)
+    assert list(document) == ["team", "credits", "senders"]
+    team = document["team"]
+    assert team["_id"] == "tea_1"
+    assert team["users"] == [{"userId": "usr_1", "name": "Ann Smith", "email": "ann@acme.test"}]
+    assert team["hooks"] == [{"_id": "hoo_1", "type": "emailsOpened"}]
+    assert team["integrations"] == {"crm": {"name": "hubspot"}}  # an extra member, filtered
+    assert "slackWebhook" not in team
+    assert "apiKey" not in team
+    assert document["credits"] == CREDITS
+    assert document["senders"] == SENDERS
+    assert routes.requests == [
+        ("/api/team", {"version": "v2"}),
+        ("/api/team/credits", {}),
+        ("/api/team/senders", {}),
+    ]
+
+
+async def test_team_as_text_without_secrets(routes: ReadRoutes) -> None:
+    run = await cli("team", "--format", "text", "--base-url", routes.base_url)
+    assert run.code == 0, run.stderr
+    assert_no_secret(run.stdout, run.stderr)
+    assert run.stdout == (
+        "team: ACME (tea_1), 1 user\n"
+        "credits: 10, 10 left\n"
+        "senders: 1\n"
+        "  Ann Smith (usr_1): 1 campaign\n"
+        "    X (running)\n"
+    )
+
+
+async def test_a_team_that_fails_prints_no_secret(routes: ReadRoutes) -> None:
+    routes.team_fails = True
+    run = await cli("team", "--base-url", routes.base_url)
+    assert run.code == 1
+    assert run.stdout == ""
+    assert run.stderr.startswith("lemlist-async team: error: 403")
+    assert_no_secret(run.stdout, run.stderr)

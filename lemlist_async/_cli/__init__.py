@@ -58,7 +58,7 @@ __all__ = ["main"]
 
 #: The command modules, in the order ``--help`` lists them; each registers its
 #: command when imported.
-COMMAND_MODULES: Final = ("leads", "campaigns", "export", "activities", "demo")
+COMMAND_MODULES: Final = ("leads", "campaigns", "export", "activities", "team", "demo")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 
