@@ -28,8 +28,10 @@ from lemlist_async._cli import main
 from lemlist_async._cli._options import iso_datetime
 from lemlist_async._cli.activities import ACTIVITY_CSV_FIELDS, type_warning
 from lemlist_async._cli.team import secret_member, without_secrets
+from lemlist_async._constants import API_KEY_ENV_VAR
+from lemlist_async.testing import FakeLemlistServer
 
-from .test_cli import KEY, cli, files_in, jsonl, run_with_terminal_stderr
+from .test_cli import KEY, by_campaign, cli, expected, files_in, jsonl, run_with_terminal_stderr
 
 #: Secrets the team body carries; none may ever be printed.
 SLACK_URL: Final = "https://hooks.slack.com/services/T0/B0/SLACK-SECRET-93f1"
@@ -380,3 +382,73 @@ async def test_a_team_that_fails_prints_no_secret(routes: ReadRoutes) -> None:
     assert run.stdout == ""
     assert run.stderr.startswith("lemlist-async team: error: 403")
     assert_no_secret(run.stdout, run.stderr)
+
+
+# -- leads --all-campaigns ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeLemlistServer]:
+    # Seed 11 with 8 campaigns: 3 running, 5 in other statuses.
+    async with FakeLemlistServer(
+        seed=11, campaigns=8, leads_per_campaign=(1, 10), api_key=KEY, rate_limit=None
+    ) as server:
+        yield server
+
+
+async def test_leads_of_all_campaigns_of_a_status(fake: FakeLemlistServer) -> None:
+    running = [c["_id"] for c in fake.campaigns() if c["status"] == "running"]
+    assert 0 < len(running) < len(fake.campaigns())
+    run = await cli("leads", "--all-campaigns", "--status", "running", "--base-url", fake.base_url)
+    assert run.code == 0, run.stderr
+    assert run.stderr == ""  # a documented status: no warning
+    assert by_campaign(jsonl(run.stdout)) == {cid: expected(fake, cid) for cid in running}
+    lists = [r.query for r in fake.requests if r.path == "/api/campaigns"]
+    assert lists
+    assert all(q["status"] == "running" for q in lists)
+    fetched = {r.campaign_id for r in fake.requests if r.path != "/api/campaigns"}
+    assert fetched == set(running)  # only those campaigns were read
+
+
+async def test_leads_of_every_campaign(fake: FakeLemlistServer) -> None:
+    run = await cli("leads", "--all-campaigns", "--format", "csv", "--base-url", fake.base_url)
+    assert run.code == 0, run.stderr
+    rows = list(csv.reader(run.stdout.splitlines()))
+    assert {row[0] for row in rows[1:]} == {c["_id"] for c in fake.campaigns()}
+    assert all("status" not in r.query for r in fake.requests)
+
+
+async def test_an_unknown_status_warns_and_a_failed_list_exits_1(fake: FakeLemlistServer) -> None:
+    run = await cli("leads", "--all-campaigns", "--status", "runing", "--base-url", fake.base_url)
+    # Sent as given; the fake, like lemlist, refuses it: the list fails.
+    assert run.code == 1
+    lines = run.stderr.splitlines()
+    assert lines[0] == (
+        "lemlist-async leads: warning: 'runing' is not a campaign status lemlist documents "
+        "(did you mean 'running'?); it is sent as given"
+    )
+    assert lines[1].startswith("lemlist-async: cannot list the campaigns: 400")
+    assert [r.query.get("status") for r in fake.requests] == ["runing"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--all-campaigns", "cam_1"], "--all-campaigns reads every campaign from lemlist"),
+        (["--all-campaigns", "-"], "--all-campaigns reads every campaign from lemlist"),
+        (["--all-campaigns", "--ids-file", "ids.txt"], "give no campaign ids"),
+        (["cam_1", "--status", "running"], "--status goes with --all-campaigns only"),
+        (["--status", "running"], "--status goes with --all-campaigns only"),
+    ],
+)
+def test_all_campaigns_combinations_are_usage_errors(
+    argv: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(API_KEY_ENV_VAR, KEY)
+    assert main(["leads", *argv, "--base-url", "https://192.0.2.1/api"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lemlist-async leads: error: ")
+    assert message in err
