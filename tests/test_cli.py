@@ -37,7 +37,13 @@ from lemlist_async._cli._base import (
     exit_status,
     plural,
 )
-from lemlist_async._cli._console import Console, ProgressLine, rate_limit_waiting, render_progress
+from lemlist_async._cli._console import (
+    Console,
+    ProgressLine,
+    rate_limit_waiting,
+    render_count,
+    render_progress,
+)
 from lemlist_async._cli._inputs import collect_ids, key_option, parse_ids, read_api_key
 from lemlist_async._cli._options import state_warning
 from lemlist_async._cli._output import AtomicOutput, jsonl_line
@@ -329,6 +335,16 @@ def test_plural() -> None:
     assert plural(0, "lead") == "0 leads"
     assert plural(2, "lead") == "2 leads"
     assert plural(58490, "lead") == "58,490 leads"
+    assert plural(1, "activity") == "1 activity"
+    assert plural(2, "activity") == "2 activities"
+    assert plural(2, "day") == "2 days"  # a vowel before the y: a plain s
+
+
+def test_render_count() -> None:
+    assert render_count(1, "activity", 0.5, waiting=False) == "1 activity, 0.5 s"
+    assert render_count(1234, "activity", 4.06, waiting=True) == (
+        "1,234 activities, 4.1 s, waiting for the rate limit"
+    )
 
 
 async def test_rate_limit_waiting_reads_the_limiter() -> None:

@@ -4,11 +4,14 @@
 
     lemlist-async leads cam_A cam_B --state interested --limit 500 > leads.jsonl
     lemlist-async campaigns --status running --ids | lemlist-async export - > leads.jsonl
+    lemlist-async activities --since 2024-05-01 --type emailsReplied > replies.jsonl
+    lemlist-async team --format text
     lemlist-async demo
 
-One module per command (``leads``, ``campaigns``, ``export``, ``demo``); each
-registers a ``Command`` (``_base``) when imported, and ``build_parser``
-(``_parser``) adds a subcommand per registered command. The shared parts:
+One module per command (``leads``, ``campaigns``, ``export``, ``activities``,
+``team``, ``demo``); each registers a ``Command`` (``_base``) when imported,
+and ``build_parser`` (``_parser``) adds a subcommand per registered command.
+The shared parts:
 ``_inputs`` (ids, the API key, the refusal of key-like options), ``_options``
 (shared options and their types), ``_console`` (stderr and the progress line),
 ``_output`` (JSON Lines, CSV, atomic ``--output`` and ``.partial``).
@@ -58,7 +61,7 @@ __all__ = ["main"]
 
 #: The command modules, in the order ``--help`` lists them; each registers its
 #: command when imported.
-COMMAND_MODULES: Final = ("leads", "campaigns", "export", "demo")
+COMMAND_MODULES: Final = ("leads", "campaigns", "export", "activities", "team", "demo")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 

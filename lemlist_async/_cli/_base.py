@@ -108,10 +108,15 @@ def exit_status(*, failed: int) -> int:
 def plural(count: int, noun: str) -> str:
     """``count`` and ``noun``, as every count the CLI prints: ``1 lead``, ``58,490 leads``.
 
-    Thousands are separated by commas; the noun takes an ``s`` unless the count
-    is 1. Only for the CLI's own regular nouns (campaign, lead).
+    Thousands are separated by commas; unless the count is 1, the noun takes an
+    ``s``, or ``ies`` for its ``y`` after a consonant (``2 activities``). Only
+    for the CLI's own regular nouns (campaign, lead, activity).
     """
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+    if count == 1:
+        return f"{count:,} {noun}"
+    if noun.endswith("y") and noun[-2:-1] not in ("", "a", "e", "i", "o", "u"):
+        return f"{count:,} {noun[:-1]}ies"
+    return f"{count:,} {noun}s"
 
 
 def error_reason(error: Exception) -> str:

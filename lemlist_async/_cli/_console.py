@@ -18,7 +18,15 @@ from lemlist_async._ratelimit import WindowRateLimiter
 
 from ._base import plural
 
-__all__ = ["PROGRESS_INTERVAL", "Console", "ProgressLine", "rate_limit_waiting", "render_progress"]
+__all__ = [
+    "PROGRESS_INTERVAL",
+    "Console",
+    "CountLine",
+    "ProgressLine",
+    "rate_limit_waiting",
+    "render_count",
+    "render_progress",
+]
 
 #: Seconds between two redraws of the progress line: at most ~10 a second.
 PROGRESS_INTERVAL: Final = 0.1
@@ -42,6 +50,17 @@ def render_progress(
     # The noun agrees with the total ("1/1 campaign"); unknown, it is plural.
     campaigns = "? campaigns" if total is None else plural(total, "campaign")
     text = f"{done:,}/{campaigns}, {plural(leads, 'lead')}, {elapsed:.1f} s"
+    return text + ", waiting for the rate limit" if waiting else text
+
+
+def render_count(count: int, noun: str, elapsed: float, *, waiting: bool) -> str:
+    """The text of a count's progress line, e.g. ``1,234 activities, 4.1 s``.
+
+    For a list read page by page, whose length is not known in advance; the
+    count is written as ``plural`` writes it, and ``waiting`` as in
+    ``render_progress``.
+    """
+    text = f"{plural(count, noun)}, {elapsed:.1f} s"
     return text + ", waiting for the rate limit" if waiting else text
 
 
@@ -158,13 +177,14 @@ class ProgressLine:
         """The fan-out's ``on_progress`` hook: record, and let the timer draw."""
         self.done, self.total = done, total
 
+    def _text(self, elapsed: float, *, waiting: bool) -> str:
+        """The line to draw; a subclass draws its own."""
+        return render_progress(self.done, self.total, self.leads, elapsed, waiting=waiting)
+
     def _draw(self) -> None:
         now = self._loop.time()
         waiting = rate_limit_waiting(self._limiter(), now)
-        text = render_progress(
-            self.done, self.total, self.leads, now - self._start, waiting=waiting
-        )
-        self._console.status(text)
+        self._console.status(self._text(now - self._start, waiting=waiting))
         self._timer = self._loop.call_later(PROGRESS_INTERVAL, self._draw)
 
     def __enter__(self) -> Self:
@@ -182,3 +202,27 @@ class ProgressLine:
             self._timer.cancel()
             self._timer = None
         self._console.clear()
+
+
+class CountLine(ProgressLine):
+    """A ``ProgressLine`` that counts one kind of record: ``render_count``'s text.
+
+    Use as ``with CountLine(console, limiter, noun="activity") as progress:``
+    inside a running loop, and keep ``progress.count`` up to date; drawn,
+    redrawn and wiped as ``ProgressLine`` is.
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        limiter: Callable[[], object],
+        *,
+        noun: str,
+        enabled: bool = True,
+    ) -> None:
+        super().__init__(console, limiter, enabled=enabled)
+        self.count = 0
+        self._noun = noun
+
+    def _text(self, elapsed: float, *, waiting: bool) -> str:
+        return render_count(self.count, self._noun, elapsed, waiting=waiting)

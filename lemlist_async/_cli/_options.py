@@ -7,6 +7,7 @@ so ``--key-f`` never silently becomes ``--key-file``.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import difflib
 from collections.abc import Callable, Collection, Sequence
 from typing import Final
@@ -14,7 +15,7 @@ from typing import Final
 from lemlist_async._client import LemlistClient
 from lemlist_async._config import validate_base_url
 from lemlist_async._constants import API_KEY_ENV_VAR, DEFAULT_BASE_URL, RATE_LIMIT, RATE_WINDOW
-from lemlist_async._models import LeadState
+from lemlist_async._models import CampaignStatus, LeadState
 
 __all__ = [
     "KEY_HELP",
@@ -24,10 +25,13 @@ __all__ = [
     "add_output_options",
     "base_url",
     "bounded_int",
+    "campaign_status",
+    "iso_datetime",
     "make_client",
     "open_set_warning",
     "state",
     "state_warning",
+    "status_warning",
 ]
 
 KEY_HELP: Final = f"""\
@@ -41,6 +45,8 @@ the shell history."""
 _KNOWN_STATES: Final = frozenset(state.value for state in LeadState)
 # Listed by a warning about a state that is close to none of them.
 _COMMON_STATES: Final = ("interested", "notInterested", "contacted", "hooked", "paused")
+#: The campaign statuses lemlist documents, in ``CampaignStatus``'s order.
+_KNOWN_STATUSES: Final = tuple(status.value for status in CampaignStatus)
 
 
 def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -70,6 +76,40 @@ def state(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty; leave --state out for every state")
     return text.strip()
+
+
+def campaign_status(text: str) -> str:
+    """An argparse ``type`` for ``--status``: any non-empty name, stripped.
+
+    Campaign statuses are an open set (see ``CampaignStatus``): the commands
+    warn about one lemlist does not document (``status_warning``) and send it.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "must not be empty; leave --status out for every campaign"
+        )
+    return text.strip()
+
+
+def iso_datetime(text: str) -> dt.datetime:
+    """An argparse ``type`` for a moment: an ISO 8601 date or date and time, made aware.
+
+    ``2024-05-01`` is midnight UTC that day; ``2024-05-01T09:30`` (no offset)
+    is UTC; ``2024-05-01T09:30:00+02:00`` and ``...Z`` keep their offset. Anything
+    else (and a moment UTC cannot hold, such as year 1 with a positive offset)
+    is an argparse error: exit 2, before any request.
+    """
+    example = "such as 2024-05-01 or 2024-05-01T09:30:00Z"
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+        if value.utcoffset() is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value.astimezone(dt.UTC)  # lemlist is sent UTC: it must exist there
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date or date and time, {example}, got {text!r}"
+        ) from None
+    return value
 
 
 def base_url(text: str) -> str:
@@ -116,6 +156,16 @@ def state_warning(state: str) -> str | None:
     cache a pseudo-member per name typed.
     """
     return open_set_warning(state, _KNOWN_STATES, _COMMON_STATES, "a lead state")
+
+
+def status_warning(status: str) -> str | None:
+    """A warning for a ``--status`` that lemlist does not document; None for one it does.
+
+    Statuses are an open set: an unknown one is still sent. Only the members of
+    ``CampaignStatus`` count; this never calls ``CampaignStatus(status)``, which
+    would cache a pseudo-member per name typed. See ``open_set_warning``.
+    """
+    return open_set_warning(status, _KNOWN_STATUSES, _KNOWN_STATUSES, "a campaign status")
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:

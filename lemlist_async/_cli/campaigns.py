@@ -21,12 +21,18 @@ from typing import Final, TextIO
 
 from lemlist_async._constants import API_KEY_ENV_VAR
 from lemlist_async._errors import LemlistError
-from lemlist_async._models import Campaign, CampaignStatus
+from lemlist_async._models import Campaign
 
 from ._base import PROG, exit_status, plural, register
 from ._console import Console
 from ._inputs import read_api_key
-from ._options import KEY_HELP, add_connection_options, make_client, open_set_warning
+from ._options import (
+    KEY_HELP,
+    add_connection_options,
+    campaign_status,
+    make_client,
+    status_warning,
+)
 from ._output import PARTIAL_SUFFIX, RecordSink, escape_surrogates, record_writer, wire_record
 
 __all__ = ["CAMPAIGN_CSV_FIELDS", "CampaignsCommand", "status_warning"]
@@ -42,30 +48,7 @@ CAMPAIGN_CSV_FIELDS: Final = (
     "labels",
 )
 
-#: The statuses lemlist documents, in ``CampaignStatus``'s order (iteration skips
-#: the pseudo-members that unknown statuses become).
-_KNOWN_STATUSES: Final = tuple(status.value for status in CampaignStatus)
-
 logger = logging.getLogger("lemlist_async.cli")
-
-
-def status_warning(status: str) -> str | None:
-    """A warning for a ``--status`` that lemlist does not document; None for one it does.
-
-    Statuses are an open set: an unknown one is still sent. Only the members of
-    ``CampaignStatus`` count; this never calls ``CampaignStatus(status)``, which
-    would cache a pseudo-member per name typed. See ``open_set_warning``.
-    """
-    return open_set_warning(status, _KNOWN_STATUSES, _KNOWN_STATUSES, "a campaign status")
-
-
-def _status(text: str) -> str:
-    # Any non-empty name passes (an open set); run() warns about an unknown one.
-    if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "must not be empty; leave --status out for every campaign"
-        )
-    return text.strip()
 
 
 _EPILOG = f"""\
@@ -103,7 +86,7 @@ class CampaignsCommand:
         """--status, --format or --ids, --output, and the connection options."""
         parser.add_argument(
             "--status",
-            type=_status,
+            type=campaign_status,
             metavar="S",
             help="only campaigns in this status, e.g. running (one lemlist does not "
             "document is sent anyway, with a warning)",
