@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._client import LemlistClient
 from ._converter import converter
 from ._errors import (
+    AmbiguousWriteError,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -81,6 +82,7 @@ __all__ = [
     "Activities",
     "Activity",
     "ActivityType",
+    "AmbiguousWriteError",
     "AuthenticationError",
     "BadRequestError",
     "Campaign",

@@ -19,6 +19,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AmbiguousWriteError",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
@@ -202,6 +203,44 @@ class APIConnectionError(LemlistError):
 
 class APITimeoutError(APIConnectionError):
     """An attempt, or the whole call with its retries, ran out of time."""
+
+
+class AmbiguousWriteError(LemlistError):
+    """A write may or may not have been applied, and was not sent again.
+
+    lemlist has no idempotency key: after a write went out and no answer came
+    (a timeout, a dropped connection) or a 5xx came back, sending it again could
+    apply it twice (a lead added twice, a webhook created twice). The SDK does
+    not; it raises this, with what it sent, for the caller (or the operation's
+    reconciliation) to find out what happened. The failure is chained as
+    ``__cause__``.
+
+    Attributes:
+        method: The request's method.
+        url: The request's URL, personal data left out.
+        status: The status answered (a 5xx), or None when no answer came.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, status: int | None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        self.status = status
+
+    @classmethod
+    def after(cls, failure: LemlistError, *, method: str, url: str) -> AmbiguousWriteError:
+        """The error for a write whose attempt ended in ``failure``."""
+        status = getattr(failure, "status", None)
+        what = f"answered {status}" if status is not None else type(failure).__name__
+        return cls(
+            f"the write may or may not have been applied ({what}); it was not sent again",
+            method=method,
+            url=url,
+            status=status,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} ({self.method} {self.url})"
 
 
 class ResponseTooLargeError(LemlistError):

@@ -23,6 +23,7 @@ from yarl import URL
 
 from ._constants import BODY_CHUNK, CONNECT_TIMEOUT, MAX_RESPONSE_SIZE, RATE_WINDOW
 from ._errors import (
+    AmbiguousWriteError,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -40,7 +41,7 @@ from ._headers import (
 )
 from ._ratelimit import KeyRateLimiter
 from ._request import Request, decode
-from ._retry import RetryPolicy, backoff_delay, may_retry
+from ._retry import RetryClass, RetryPolicy, backoff_delay, may_retry
 
 __all__ = ["Pipeline"]
 
@@ -60,6 +61,8 @@ class _Answer:
     pause: float | None  # What a 429 (or a Retry-After on a 5xx) asks to wait.
     # A 2xx response whose body is left unread for the caller to stream.
     response: aiohttp.ClientResponse | None = None
+    # The call's result when an answer proved an earlier attempt done.
+    done: Any = None
 
 
 class Pipeline:
@@ -140,9 +143,16 @@ class Pipeline:
                 raise APITimeoutError(
                     f"the call did not finish within its deadline of {deadline} s",
                     method=request.method,
-                    url=str(url),
+                    url=self.shown(request),
                 ) from exc
-        return decode(request, status=answer.status, body=answer.body, url=str(url))
+        if answer.done is not None:
+            return answer.done  # type: ignore[no-any-return]
+        return decode(request, status=answer.status, body=answer.body, url=self.shown(request))
+
+    def shown(self, request: Request[Any]) -> str:
+        """The URL of ``request`` as errors and logs show it: its template when it has
+        one, so that personal data in a path (an email) never leaves through them."""
+        return self._base + (request.template or request.path)
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -170,26 +180,37 @@ class Pipeline:
         self, request: Request[Any], url: URL, retries: int, *, stream: bool = False
     ) -> _Answer:
         method = request.method
+        shown = self.shown(request)
+        path = URL(shown).raw_path if request.template is None else shown
+        # Whether an earlier attempt may have been applied by lemlist (it went
+        # out and got no answer, or a 5xx): what a "gone" answer then means.
+        ambiguous = False
         attempt = 0
         while True:
             attempt += 1
             try:
-                answer = await self._attempt(request, url, attempt, stream=stream)
+                answer = await self._attempt(request, url, shown, attempt, stream=stream)
             except APIConnectionError as exc:
-                if attempt > retries or not may_retry(
-                    request.retry, status=None, sent=exc.request_sent
-                ):
+                if not may_retry(request.retry, status=None, sent=exc.request_sent):
+                    raise AmbiguousWriteError.after(exc, method=method, url=shown) from exc
+                if attempt > retries:
                     raise
+                ambiguous = ambiguous or exc.request_sent
                 delay = backoff_delay(attempt - 1, self.retry, rng=self._rng)
                 logger.info(
                     "%s %s failed (%s); retry %d of %d in %.2f s",
-                    method, url.raw_path, type(exc).__name__, attempt, retries, delay,
+                    method, path, type(exc).__name__, attempt, retries, delay,
                 )  # fmt: skip
                 await asyncio.sleep(delay)
                 continue
             if answer.status < 300:
                 return answer
-            error = self._error(answer, method, url)
+            if ambiguous and _already_done(request, answer):
+                # The earlier attempt was applied: what it aimed at is gone already.
+                logger.info("%s %s answered %d after an attempt that may have been "
+                            "applied: taken as done", method, path, answer.status)  # fmt: skip
+                return attrs.evolve(answer, done=request.done_value)
+            error = self._error(answer, method, shown)
             if answer.status == 429:
                 # No wait, or one already over (clock skew), would retry in a burst.
                 wait = answer.pause if answer.pause else RATE_WINDOW
@@ -203,25 +224,28 @@ class Pipeline:
                     raise error
                 logger.info(
                     "%s %s answered 429 (%s); key paused %.2f s, retry %d of %d",
-                    method, url.raw_path, error.message, wait, attempt, retries,
+                    method, path, error.message, wait, attempt, retries,
                 )  # fmt: skip
                 continue
+            if answer.status >= 500 and request.retry is RetryClass.UNSAFE:
+                raise AmbiguousWriteError.after(error, method=method, url=shown) from error
             retryable = may_retry(
                 request.retry, status=answer.status, never_retry=request.never_retry
             )
             if not retryable or attempt > retries:
                 raise error
+            ambiguous = ambiguous or answer.status >= 500
             delay = backoff_delay(attempt - 1, self.retry, rng=self._rng, floor=answer.pause)
             if delay > self.retry.max_wait:
                 raise error
             logger.info(
                 "%s %s answered %d; retry %d of %d in %.2f s",
-                method, url.raw_path, answer.status, attempt, retries, delay,
+                method, path, answer.status, attempt, retries, delay,
             )  # fmt: skip
             await asyncio.sleep(delay)
 
     async def _attempt(
-        self, request: Request[Any], url: URL, attempt: int, *, stream: bool = False
+        self, request: Request[Any], url: URL, shown: str, attempt: int, *, stream: bool = False
     ) -> _Answer:
         method = request.method
         streamed = False
@@ -258,19 +282,19 @@ class Pipeline:
                 streamed, body = True, b""
             else:
                 cap = request.max_response_size or self._max_response_size
-                body = await self._read_body(response, method, url, cap)
+                body = await self._read_body(response, method, shown, cap)
         except aiohttp.ConnectionTimeoutError as exc:
             raise APITimeoutError(
                 f"could not connect within {self._timeout.connect} s (attempt {attempt})",
                 method=method,
-                url=str(url),
+                url=shown,
                 request_sent=False,
             ) from exc
         except TimeoutError as exc:
             raise APITimeoutError(
                 f"no complete response within {self._timeout.total} s (attempt {attempt})",
                 method=method,
-                url=str(url),
+                url=shown,
             ) from exc
         except aiohttp.ClientResponseError as exc:
             # Its request_info holds the request's headers, the key among them: it
@@ -278,14 +302,14 @@ class Pipeline:
             failure = APIConnectionError(
                 f"request failed: {type(exc).__name__}: {exc.message}",
                 method=method,
-                url=str(url),
+                url=shown,
             )
         except aiohttp.ClientError as exc:
             # A connector error means no connection was made: nothing was sent.
             raise APIConnectionError(
                 f"request failed: {type(exc).__name__}: {exc}",
                 method=method,
-                url=str(url),
+                url=shown,
                 request_sent=not isinstance(exc, aiohttp.ClientConnectorError),
             ) from exc
         finally:
@@ -307,7 +331,7 @@ class Pipeline:
         )
 
     async def _read_body(
-        self, response: aiohttp.ClientResponse, method: str, url: URL, cap: int
+        self, response: aiohttp.ClientResponse, method: str, url: str, cap: int
     ) -> bytes:
         """Read a body of at most ``cap`` bytes, decompressed.
 
@@ -329,21 +353,21 @@ class Pipeline:
         return b"".join(chunks)
 
     @staticmethod
-    def _too_large(status: int, method: str, url: URL, cap: int) -> ResponseTooLargeError:
+    def _too_large(status: int, method: str, url: str, cap: int) -> ResponseTooLargeError:
         return ResponseTooLargeError(
             f"the response body is larger than max_response_size ({cap:,} bytes); "
             "the rest was not read",
             status=status,
             method=method,
-            url=str(url),
+            url=url,
             limit=cap,
         )
 
-    def _error(self, answer: _Answer, method: str, url: URL) -> APIStatusError:
+    def _error(self, answer: _Answer, method: str, url: str) -> APIStatusError:
         error = error_for_response(
             answer.status,
             method=method,
-            url=str(url),
+            url=url,
             body=answer.body.decode("utf-8", errors="replace"),
             headers=answer.headers,
             retry_after=answer.pause,
@@ -351,3 +375,13 @@ class Pipeline:
         if isinstance(error, RateLimitError) and error.retry_after is None:
             error.retry_after = RATE_WINDOW
         return error
+
+
+def _already_done(request: Request[Any], answer: _Answer) -> bool:
+    """Whether ``answer``, after an ambiguous attempt, says the write is done already."""
+    for status, words in request.done_answers:
+        if answer.status == status and (
+            words is None or answer.body.decode("utf-8", "replace").strip() == words
+        ):
+            return True
+    return False

@@ -69,6 +69,12 @@ class Request(Generic[T]):
             the client's (an export is one large body by design).
         sensitive: The body may hold secrets (a team's API key, its Slack
             webhook URL): it is never copied into an error.
+        template: The path as errors and logs show it, when the real one holds
+            personal data (``/leads/{email}``).
+        done_answers: ``(status, words)`` answers that, after an attempt that may
+            have been applied, mean it was: the thing deleted is gone already
+            (``words`` None: any body). The call then returns ``done_value``.
+        done_value: What the call returns in that case.
     """
 
     method: str
@@ -83,6 +89,9 @@ class Request(Generic[T]):
     page_rule: PageRule | None = None
     max_response_size: int | None = None
     sensitive: bool = False
+    template: str | None = None
+    done_answers: tuple[tuple[int, str | None], ...] = ()
+    done_value: Any = None
 
 
 def decode(request: Request[T], *, status: int, body: bytes, url: str) -> T:

@@ -13,6 +13,7 @@ def test_all_is_pinned() -> None:
         "Activities",
         "Activity",
         "ActivityType",
+        "AmbiguousWriteError",
         "AuthenticationError",
         "BadRequestError",
         "Campaign",

@@ -3,6 +3,7 @@ then the retry classes end to end against a loopback server."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Any
 
@@ -10,10 +11,12 @@ import pytest
 from aiohttp import web
 
 from lemlist_async import (
+    AmbiguousWriteError,
     APIConnectionError,
     Campaign,
     Lead,
     LemlistClient,
+    NotFoundError,
     Page,
     ResponseValidationError,
     ServerError,
@@ -132,10 +135,13 @@ def _write(path: str = "/things") -> Request[Any]:
 async def test_an_unsafe_request_is_never_resent_after_a_5xx(server: ScriptedServer) -> None:
     server.answer(503, "Service Unavailable")
     async with LemlistClient("k", base_url=server.base_url, max_retries=4) as client:
-        with pytest.raises(ServerError):
+        with pytest.raises(AmbiguousWriteError) as caught:
             await client._send(_write())
     assert len(server.requests) == 1
     assert server.requests[0].method == "POST"
+    assert caught.value.status == 503
+    assert isinstance(caught.value.__cause__, ServerError)
+    assert "may or may not have been applied" in str(caught.value)
 
 
 @pytest.mark.looptime
@@ -158,9 +164,11 @@ async def test_an_unsafe_request_is_not_resent_after_a_dropped_connection(
 
     server.answer_with(drop)
     async with LemlistClient("k", base_url=server.base_url, max_retries=4) as client:
-        with pytest.raises(APIConnectionError) as caught:
+        with pytest.raises(AmbiguousWriteError) as caught:
             await client._send(_write())
-    assert caught.value.request_sent
+    assert caught.value.status is None
+    assert isinstance(caught.value.__cause__, APIConnectionError)
+    assert caught.value.__cause__.request_sent
     assert len(server.requests) == 1
 
 
@@ -202,3 +210,47 @@ async def test_a_connection_refused_was_never_sent_so_even_a_write_is_retried() 
             await c._send(_write())
     assert not caught.value.request_sent
     assert attempts == 3
+
+
+@pytest.mark.looptime
+async def test_a_gone_answer_after_an_ambiguous_attempt_means_done(server: ScriptedServer) -> None:
+    async def drop(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    delete = Request[None](
+        method="DELETE",
+        path="/things/t1",
+        body=Body.EMPTY,
+        done_answers=((404, "Thing not found"),),
+        done_value="gone",
+    )
+    server.answer_with(drop)  # Applied, then the connection dropped: no answer.
+    server.answer(404, "Thing not found")  # The retry finds it gone.
+    server.answer(404, "Thing not found")  # Without an ambiguous attempt: a real 404.
+    async with LemlistClient("k", base_url=server.base_url, max_retries=2) as client:
+        assert await client._send(delete) == "gone"
+        with pytest.raises(NotFoundError):
+            await client._send(delete)
+    assert len(server.requests) == 3
+
+
+@pytest.mark.looptime
+async def test_a_template_keeps_personal_data_out_of_errors_and_logs(
+    server: ScriptedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="lemlist_async")
+    request = Request[Any](
+        method="GET", path="/leads/ada%40example%2Ecom", into=Any, template="/leads/{email}"
+    )
+    server.answer(503, "down")
+    server.answer(404, "No user found for this API key")
+    async with LemlistClient("k", base_url=server.base_url, max_retries=1) as client:
+        with pytest.raises(NotFoundError) as caught:
+            await client._send(request)
+    assert caught.value.url.endswith("/api/leads/{email}")
+    assert server.requests[0].raw_path == "/api/leads/ada%40example%2Ecom"
+    texts = [str(caught.value), *(record.getMessage() for record in caplog.records)]
+    assert caplog.records
+    assert not [text for text in texts if "ada" in text or "example" in text]

@@ -20,6 +20,7 @@ import pytest
 import lemlist_async
 import lemlist_async.redis
 from lemlist_async import (
+    AmbiguousWriteError,
     APIConnectionError,
     APITimeoutError,
     Campaign,
@@ -106,6 +107,7 @@ def _samples() -> list[object]:
         APITimeoutError("slow", method="GET", url="u"),
         ResponseValidationError("bad", status=200, method="GET", url="u", body="x", errors=["e"]),
         ResponseTooLargeError("big", status=200, method="GET", url="u", limit=10),
+        AmbiguousWriteError("maybe", method="POST", url="u", status=None),
         ClientClosedError("closed"),
         LemlistError("the root"),
         InvalidCampaignIdError("empty"),
