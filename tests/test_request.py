@@ -219,7 +219,7 @@ async def test_a_gone_answer_after_an_ambiguous_attempt_means_done(server: Scrip
         request.transport.close()
         return web.Response()
 
-    delete = Request[None](
+    delete = Request[str | None](
         method="DELETE",
         path="/things/t1",
         body=Body.EMPTY,
