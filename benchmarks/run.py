@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import bench_activities
 import bench_export
 import bench_fanout
 import bench_memory
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "pages": lambda: bench_pages.report(asyncio.run(bench_pages.main())),
     "export": lambda: bench_export.report(asyncio.run(bench_export.main())),
     "fanout": lambda: bench_fanout.report(asyncio.run(bench_fanout.main())),
+    "activities": lambda: bench_activities.report(asyncio.run(bench_activities.main())),
 }
 
 
