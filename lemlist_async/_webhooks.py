@@ -117,15 +117,17 @@ def parse_event(
 
     Steps: refuse a body over ``max_body`` bytes; decode it as JSON, which must be
     an object; take its ``secret`` member out and, if ``secret`` is configured,
-    compare the two in constant time; structure the rest into an `Activity`.
+    compare the two in constant time; structure the rest into an
+    `~lemlist_async.Activity`.
 
     The ``secret`` member is removed whether or not a secret is configured, so it
     never reaches the event's ``extra``. With ``secret=None`` every delivery is
     accepted, with or without a ``secret`` member: nothing is verified.
 
     An enrichment callback, ``{"type": "enrichmentDone", "data": [{"id": ...}]}``,
-    is an `Activity` too: its ``data`` is in ``extra``. When it has no ``_id``, its
-    ``id`` is the empty string (dedupe such events by ``extra["data"]``).
+    is an `~lemlist_async.Activity` too: its ``data`` is in ``extra``. When it has
+    no ``_id``, its ``id`` is the empty string (dedupe such events by
+    ``extra["data"]``).
 
     Args:
         body: The request body, as bytes (any JSON encoding) or text.
@@ -133,7 +135,8 @@ def parse_event(
         max_body: Most bytes of body accepted.
 
     Returns:
-        The event, an activity record; its ``type`` may be one `ActivityType` does
+        The event, an activity record; its ``type`` may be one
+        `~lemlist_async.ActivityType` does
         not list (``type.is_known`` is then False).
 
     Raises:
