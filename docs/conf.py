@@ -75,6 +75,11 @@ nitpick_ignore = [
     ("py:class", "lemlist_async._fanout.V"),
     ("py:class", "lemlist_async._fanout.I"),
     ("py:class", "lemlist_async._fanout._Stream"),
+    # lemlist_async.webhooks' signatures, named after aiohttp's defining modules,
+    # which the local aiohttp inventory does not list (it lists aiohttp.web.Application).
+    ("py:class", "aiohttp.web_request.Request"),
+    ("py:class", "aiohttp.web_response.StreamResponse"),
+    ("py:class", "aiohttp.web_app.Application"),
 ]
 
 # -- Hooks -------------------------------------------------------------------------------

@@ -107,3 +107,9 @@ REDIS_KEY_PREFIX: Final = "lemlist-async"
 #: Longest server message kept in an exception's ``str()``; the full body stays
 #: available as ``.body``.
 MAX_MESSAGE_CHARS: Final = 500
+
+# -- Webhooks (lemlist_async.webhooks) ----------------------------------------------
+#: Most bytes of one webhook delivery that a receiver reads. A delivery is one
+#: activity record, a few kilobytes even with many custom variables; this leaves
+#: a hundred times that, and refuses a runaway or hostile body long before memory.
+WEBHOOK_MAX_BODY: Final = 1024 * 1024

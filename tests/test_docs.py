@@ -50,6 +50,7 @@ from aiohttp.test_utils import TestClient, TestServer
 import lemlist_async
 import lemlist_async.redis
 import lemlist_async.testing
+import lemlist_async.webhooks
 from lemlist_async import CampaignLeads, Lead, LemlistClient
 from lemlist_async.testing import FakeLemlistServer
 
@@ -59,6 +60,8 @@ PAGES = sorted([*DOCS.glob("*.md"), ROOT / "README.md"])
 
 #: The campaign id the examples use when they spell one out.
 EXAMPLE_CAMPAIGN_ID = "cam_A1B2C3D4E5F6G7H8I9"
+#: The secret docs/webhooks.md reads from LEMLIST_WEBHOOK_SECRET.
+WEBHOOK_SECRET = "docs-webhook-secret-0123456789"
 #: Seconds any one block may take (the fake answers at once; nothing should wait long).
 BLOCK_TIMEOUT = 60.0
 
@@ -206,6 +209,7 @@ def logging_restored() -> Iterator[None]:
 def given(fake: FakeLemlistServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Given]:
     given = Given(fake.base_url, fake.api_key, fake.campaign_ids)
     monkeypatch.setenv("LEMLIST_API_KEY", fake.api_key)
+    monkeypatch.setenv("LEMLIST_WEBHOOK_SECRET", WEBHOOK_SECRET)
     defaults = LemlistClient.__init__.__kwdefaults__
     assert defaults is not None
     assert "base_url" in defaults, "LemlistClient's base_url is no longer keyword-only"
@@ -232,9 +236,40 @@ async def check_interested_leads_app(app: web.Application, given: Given) -> None
     assert "Campaign not found" in body["failed"][missing]
 
 
+class Records(logging.Handler):
+    """The records a logger handles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def check_webhook_app(app: web.Application, given: Given) -> None:
+    """docs/webhooks.md: POST /lemlist, one delivery twice, then a forged one."""
+    delivery = {"_id": "act_DOCS0000000001", "type": "emailsOpened", "leadId": "lea_DOCS0001"}
+    example_log, captured = logging.getLogger("docs.example"), Records()
+    level = example_log.level
+    example_log.addHandler(captured)
+    example_log.setLevel(logging.INFO)
+    try:
+        async with TestClient(TestServer(app)) as http:  # its cleanup drains the handler
+            for secret, status in ((WEBHOOK_SECRET, 200), (WEBHOOK_SECRET, 200), ("guess", 401)):
+                response = await http.post("/lemlist", json={**delivery, "secret": secret})
+                assert response.status == status, await response.text()
+    finally:
+        example_log.removeHandler(captured)
+        example_log.setLevel(level)
+    handled = [record.getMessage() for record in captured.records]
+    assert handled == ["lemlist emailsOpened: lead lea_DOCS0001, campaign None"]
+
+
 #: (page, name of the application in the page's namespace) -> its check.
 APP_CHECKS: dict[tuple[str, str], AppCheck] = {
     ("docs/fanout.md", "app"): check_interested_leads_app,
+    ("docs/webhooks.md", "app"): check_webhook_app,
 }
 
 
@@ -424,7 +459,8 @@ def test_every_page_is_in_the_table_of_contents() -> None:
 def test_the_api_reference_documents_every_public_name() -> None:
     api = (DOCS / "api.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\.\. auto\w+:: ([\w.]+)$", api, re.MULTILINE))
-    for module in (lemlist_async, lemlist_async.testing, lemlist_async.redis):
+    modules = (lemlist_async, lemlist_async.testing, lemlist_async.redis, lemlist_async.webhooks)
+    for module in modules:
         for name in module.__all__:
             assert f"{module.__name__}.{name}" in documented, name
 
