@@ -194,6 +194,33 @@ def _more_models() -> list[object]:
         converter.structure({"_id": "hoo_1", "targetUrl": "https://x", "type": "new"}, Webhook),
         converter.structure({"_id": "uns_1", "value": "a@b.c", "source": "api"}, Unsubscribe),
         UnsubscribeSource.BOUNCED,
+        *_write_values(),
+    ]
+
+
+def _write_values() -> list[object]:
+    from lemlist_async import (
+        AmbiguousWriteError,
+        CampaignState,
+        ImportResult,
+        ImportStatus,
+        InvalidLeadError,
+        LeadDetails,
+        NewLead,
+    )
+
+    lead = NewLead(email="a@b.c", first_name="Ada", variables={"size": 50, "vip": True})
+    created = converter.structure({"_id": "lea_1", "email": "a@b.c"}, LeadDetails)
+    ambiguous = AmbiguousWriteError(
+        "the write may or may not have been applied", method="POST", url="/x", status=502
+    )
+    return [
+        lead,
+        converter.structure({"_id": "cam_1", "state": "running"}, CampaignState),
+        ImportStatus.AMBIGUOUS,
+        ImportResult(index=0, email="a@b.c", status=ImportStatus.CREATED, lead=created),
+        ImportResult(index=1, email="a@b.c", status=ImportStatus.AMBIGUOUS, error=ambiguous),
+        InvalidLeadError("lead 2: email must not be empty"),
     ]
 
 
