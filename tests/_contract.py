@@ -175,17 +175,28 @@ class Recorder:
         )
 
 
-async def replay(sent: Iterable[Exchange]) -> list[Exchange]:
-    """Each request sent again with a plain session, with the answer it gets.
+async def replay(sent: Iterable[Exchange], origin: URL) -> list[Exchange]:
+    """Each request sent again, in order, to a twin server at ``origin``, with its answer.
 
-    The SDK reads (or streams) the bodies it gets; a deterministic server
-    answers the same request with the same body, so that is the one checked.
+    The SDK reads (or streams) the bodies it gets, so they are not at hand; a
+    twin of the server under test (the same seed, the same state) answers the
+    same sequence of requests with the same bodies, writes included, so those
+    are the ones checked. The exchanges keep the URL the SDK sent to.
     """
     exchanges = []
     async with aiohttp.ClientSession() as session:
         for exchange in sent:
+            url = exchange.url
+            twin = URL.build(
+                scheme=origin.scheme,
+                host=origin.raw_host or "",
+                port=origin.port,
+                path=url.raw_path,
+                query_string=url.raw_query_string,
+                encoded=True,
+            )
             async with session.request(
-                exchange.method, exchange.url, headers=exchange.headers, data=exchange.body or None
+                exchange.method, twin, headers=exchange.headers, data=exchange.body or None
             ) as response:
                 exchanges.append(
                     attrs.evolve(
