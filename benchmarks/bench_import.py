@@ -110,10 +110,12 @@ def _counter() -> tuple[aiohttp.TraceConfig, collections.Counter[int]]:
 
 async def _sdk(fake: FakeLemlistServer, session: aiohttp.ClientSession) -> int:
     not_ok = 0
-    async with LemlistClient(fake.api_key, base_url=fake.base_url, session=session) as client:
-        async with client.leads.add_many(CAMPAIGN, _rows()) as results:
-            async for result in results:
-                not_ok += result.status is not ImportStatus.CREATED
+    async with (
+        LemlistClient(fake.api_key, base_url=fake.base_url, session=session) as client,
+        client.leads.add_many(CAMPAIGN, _rows()) as results,
+    ):
+        async for result in results:
+            not_ok += result.status is not ImportStatus.CREATED
     return not_ok
 
 

@@ -2,8 +2,8 @@
 
 Every operation of every resource of the client (and ``client.get_campaign_leads``),
 reads and writes, is driven against a `FakeLemlistServer`, with every optional
-argument that changes what is sent. An aiohttp trace on the client's session records each request as
-it left the SDK (method, URL, headers, body); each is checked against
+argument that changes what is sent. An aiohttp trace on the client's session
+records each request as it left the SDK (method, URL, headers, body); each is checked against
 ``tests/data/lemlist-openapi-v2.json``, a verbatim copy of lemlist's document,
 with openapi-core (documented server, path and method; path, query and security
 parameters; JSON body), plus two checks of ``_contract``'s own: no undocumented
@@ -411,12 +411,12 @@ async def exchanges(request: pytest.FixtureRequest) -> list[Exchange]:
     async with (
         FakeLemlistServer(**config) as fake,
         aiohttp.ClientSession(trace_configs=[recorder.config]) as session,
-    ):
-        async with LemlistClient(
+        LemlistClient(
             fake.api_key, base_url=fake.base_url, session=session, rate_limit=nullcontext()
-        ) as client:
-            for drive in DRIVERS.values():
-                await drive(client, fake)
+        ) as client,
+    ):
+        for drive in DRIVERS.values():
+            await drive(client, fake)
     # Writes change the fake: their answers are read again from a twin that
     # receives the same requests in the same order.
     async with FakeLemlistServer(**config) as twin:
