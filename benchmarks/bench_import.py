@@ -26,16 +26,15 @@ round trips (the export's, then the last window's creates, concurrently).
 from __future__ import annotations
 
 import asyncio
-import collections
 import math
 import time
 import uuid
-from types import SimpleNamespace
 from typing import Final
 
 import aiohttp
 import attrs
 from aiolimiter import AsyncLimiter
+from bench_activities import _status_counter
 
 from lemlist_async import ImportStatus, LemlistClient, NewLead
 from lemlist_async.testing import FakeLemlistServer
@@ -93,21 +92,6 @@ def _rows() -> list[NewLead]:
     return [NewLead(email=f"lead{i:05}@bench.example", first_name=f"L{i}") for i in range(LEADS)]
 
 
-def _counter() -> tuple[aiohttp.TraceConfig, collections.Counter[int]]:
-    statuses: collections.Counter[int] = collections.Counter()
-
-    async def on_request_end(
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestEndParams,
-    ) -> None:
-        statuses[params.response.status] += 1
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_end.append(on_request_end)
-    return trace, statuses
-
-
 async def _sdk(fake: FakeLemlistServer, session: aiohttp.ClientSession) -> int:
     not_ok = 0
     async with (
@@ -152,7 +136,7 @@ async def _run(name: str) -> Run:
         fake.latency, fake.jitter = LATENCY, JITTER
         if name != SDK:
             fake.fail_after_apply_every(FAULT_EVERY, status=502)
-        trace, statuses = _counter()
+        trace, statuses = _status_counter()
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
             started = time.perf_counter()

@@ -280,7 +280,10 @@ async def _leads_add(client: LemlistClient, fake: FakeLemlistServer) -> object:
 
 
 async def _leads_add_many(client: LemlistClient, fake: FakeLemlistServer) -> object:
-    rows = [NewLead(email="bulk.one@example.com"), {"email": "bulk.two@example.com", "Plan": "x"}]
+    rows: list[NewLead | dict[str, str]] = [
+        NewLead(email="bulk.one@example.com"),
+        {"email": "bulk.two@example.com", "Plan": "x"},
+    ]
     results = [result async for result in client.leads.add_many(fake.campaign_ids[2], rows)]
     assert {result.status for result in results} == {ImportStatus.CREATED}, results
     return results
@@ -300,7 +303,8 @@ async def _leads_update(client: LemlistClient, fake: FakeLemlistServer) -> objec
 
 async def _leads_remove(client: LemlistClient, fake: FakeLemlistServer) -> object:
     await client.leads.remove(fake.campaign_ids[0], _lead_of(fake, 0, 1))
-    return await client.leads.remove(fake.campaign_ids[0], _lead_of(fake, 0, 2), hard=True)
+    await client.leads.remove(fake.campaign_ids[0], _lead_of(fake, 0, 2), hard=True)
+    return None
 
 
 async def _leads_pause(client: LemlistClient, fake: FakeLemlistServer) -> object:
@@ -343,7 +347,8 @@ async def _hooks_create(client: LemlistClient, fake: FakeLemlistServer) -> objec
 
 async def _hooks_delete(client: LemlistClient, fake: FakeLemlistServer) -> object:
     hook = await client.hooks.create("https://hooks.example/short-lived")
-    return await client.hooks.delete(hook.id)
+    await client.hooks.delete(hook.id)
+    return None
 
 
 async def _unsubscribes_add(client: LemlistClient, fake: FakeLemlistServer) -> object:
@@ -356,7 +361,8 @@ async def _unsubscribes_add_many(client: LemlistClient, fake: FakeLemlistServer)
 
 
 async def _unsubscribes_remove(client: LemlistClient, fake: FakeLemlistServer) -> object:
-    return await client.unsubscribes.remove("gone+tag@example.com")
+    await client.unsubscribes.remove("gone+tag@example.com")
+    return None
 
 
 #: Every public operation of every resource of the client, by ``resource.method``,
