@@ -378,3 +378,19 @@ def test_new_lead_from_a_row_takes_both_names_and_keeps_the_rest_as_variables() 
         NewLead.from_mapping({"firstName": "Ada"})
     with pytest.raises(TypeError, match="must be a mapping"):
         NewLead.from_mapping(["email"])  # type: ignore[arg-type]
+
+
+async def test_a_look_up_by_email_keeps_the_email_out_of_logs_and_errors(
+    server: ScriptedServer, client: LemlistClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.answer(502, "Bad Gateway")
+    server.answer(404, "No user found for this API key")
+    with (
+        caplog.at_level(logging.INFO, logger="lemlist_async"),
+        pytest.raises(NotFoundError) as caught,
+    ):
+        await client.leads.find(EMAIL)
+    assert "retry 1 of 3" in caplog.text
+    assert "/leads/{email}" in str(caught.value)
+    for text in (caplog.text, str(caught.value)):
+        assert "ada" not in text.lower()

@@ -75,6 +75,7 @@ class Leads(Resource):
             path=f"/leads/{segment}",
             into=builtins.list[LeadInCampaign],
             query={"version": "v2"},
+            template="/leads/{email}",
         )
         try:
             return await self._send(request)
