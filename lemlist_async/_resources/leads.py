@@ -152,9 +152,10 @@ class Leads(Resource):
         Args:
             campaign_id: The campaign's id.
             email: The lead's email.
-            first_name, last_name, company_name, job_title, linkedin_url, picture,
-                phone, company_domain, icebreaker, timezone, contact_owner: The
-                documented fields; None ones are not sent.
+            first_name: The lead's first name; the other documented fields
+                (``last_name``, ``company_name``, ``job_title``, ``linkedin_url``,
+                ``picture``, ``phone``, ``company_domain``, ``icebreaker``,
+                ``timezone``, ``contact_owner``) likewise. None ones are not sent.
             variables: Custom variables, by name.
             deduplicate: Refuse the lead if its email is in another campaign.
             find_email, verify_email, linkedin_enrichment, find_phone: Enrichment
@@ -299,9 +300,9 @@ class Leads(Resource):
         Args:
             campaign_id: The campaign's id.
             lead_id: The lead's id in it.
-            first_name, last_name, company_name, job_title,
-                preferred_contact_method: The fields to set (``email`` or
-                ``linkedIn`` for the last); None ones are left as they are.
+            first_name: The first name to set; ``last_name``, ``company_name``,
+                ``job_title`` and ``preferred_contact_method`` (``email`` or
+                ``linkedIn``) likewise. None ones are left as they are.
 
         Returns:
             The lead, updated.
