@@ -74,8 +74,8 @@ async def test_add_sends_typed_fields_variables_and_flags(
         "email": EMAIL,
         "firstName": "Ada",
         "companyDomain": "example.com",
-        "companySize": 50,
-        "vip": True,
+        "companySize": "50",
+        "vip": "true",
     }
 
 

@@ -78,6 +78,14 @@ def _own_variables(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return Extra(value)
 
 
+def _as_text(value: str | float | bool) -> str:
+    # lemlist keeps custom variables as text: a number or a flag is sent as the
+    # text a template would show, JSON's spelling for the flags.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else repr(value)
+
+
 def _field() -> Any:
     return attrs.field(default=None, validator=_text, repr=False)
 
@@ -95,7 +103,8 @@ class NewLead:
             phone, company_domain, icebreaker, timezone, contact_owner: The
             fields lemlist documents; None ones are not sent.
         variables: Custom variables, by name (``{"companySize": "50"}``); values
-            are str, int, float or bool.
+            are str, int, float or bool, sent as text (``50`` as ``"50"``, True
+            as ``"true"``), as lemlist keeps them.
 
     Raises:
         TypeError, ValueError: A field of the wrong type, an empty email, or a
@@ -146,13 +155,13 @@ class NewLead:
         return cls(**fields, variables=variables)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON body lemlist takes: wire names, custom variables at the top level."""
+        """The JSON body lemlist takes: wire names, custom variables at the top level, as text."""
         body = {
             wire: value
             for name, wire in _WIRE_NAMES.items()
             if (value := getattr(self, name)) is not None
         }
-        body.update(self.variables)
+        body.update((name, _as_text(value)) for name, value in self.variables.items())
         return body
 
 
