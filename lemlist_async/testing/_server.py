@@ -58,13 +58,21 @@ class FakeLemlistServer:
     Activities (``GET /api/activities``, newest first), Get Team (with its
     webhooks and a fake ``slackWebhook`` secret), Get Team Credits, Get Team
     Senders, Get Many Webhooks (``GET /api/hooks``) and List Unsubscribed
-    Variables (``GET /api/v2/unsubscribes/variables``). ``docs/testing.md``
-    lists each route's parameters and errors; `team`, `campaign`, `campaigns`,
-    `campaign_leads`, `custom_variables`, `exported_leads`, `campaign_stats`,
-    `leads_by_email`, `lead`, `shared_lead_emails`, `activities`,
-    `team_credits`, `team_senders`, `hooks` and `unsubscribes` return what the
-    routes serve, for a test to compare with; `add_activities` records new
-    activities while a client walks the feed.
+    Variables (``GET /api/v2/unsubscribes/variables``). It takes lemlist's
+    writes, and every read shows them: Create Lead in Campaign, Update Lead in
+    a Campaign, Delete or Unsubscribe Lead, Pause Lead, Resume Paused Lead,
+    Mark Lead as Interested or Not Interested (everywhere or in a campaign),
+    Start and Pause Campaign, Add and Delete Webhook, Unsubscribe Variable (one
+    or in bulk) and Re-subscribe Variable. New ids and dates come from the seed
+    and the order of the writes, never from the clock: two fakes of one seed
+    answer the same requests alike. ``docs/testing.md`` lists each route's
+    parameters and errors; `team`, `campaign`, `campaigns`, `campaign_leads`,
+    `custom_variables`, `exported_leads`, `campaign_stats`, `leads_by_email`,
+    `lead`, `shared_lead_emails`, `activities`, `team_credits`,
+    `team_senders`, `hooks` and `unsubscribes` return what the routes serve,
+    for a test to compare with; `add_activities` records new activities while
+    a client walks the feed; `bury_lead` makes a lead answer lemlist's
+    permanent 500.
 
     Use it as an async context manager (or call `start` and `close`)::
 
@@ -80,8 +88,8 @@ class FakeLemlistServer:
     4. Over the limit: 429 with ``Retry-After``.
     5. The route answers: 400 for parameters lemlist refuses (text/plain), 404
        ``"Campaign not found"`` for an unknown campaign (``"Lead not found"``
-       for a lead), 405 where the spec documents it, else 200. A path no route knows: 404
-       ``"Not found"``.
+       for a lead, ``"Webhook not found"`` for a webhook), 405 where the spec
+       documents it, else 200. A path no route knows: 404 ``"Not found"``.
     6. The request is recorded, then the answer (streamed ones included) waits
        ``latency`` plus a uniform random ``0..jitter`` seconds.
 
@@ -340,6 +348,20 @@ class FakeLemlistServer:
         # Fail here, in the test that adds the data, not later as a 500.
         json.dumps(copies)
         self._store.add(campaign_id, copies)
+
+    def bury_lead(self, campaign_id: str, lead_id: str) -> None:
+        """Put a lead in lemlist's graveyard: Update Lead in a Campaign then answers
+        it 500 ``Lead in graveyard`` (lemlist's documented permanent 500). Every
+        other route treats it as before.
+
+        Raises:
+            KeyError: If the campaign has no lead of that ``_id``.
+        """
+        campaign = self._store.campaigns[campaign_id]
+        record = self._store.lead_in(campaign, lead_id)
+        if record is None or record.id != lead_id:
+            raise KeyError(lead_id)
+        campaign.bury(record.position)
 
     def campaign_leads(self, campaign_id: str) -> list[dict[str, Any]]:
         """All leads of a campaign in creation order, oldest first (copies).
