@@ -39,6 +39,7 @@ from lemlist_async.testing._lemlist import (
     REMOVE_ACTION,
     bad_param,
 )
+from lemlist_async.testing._middleware import mark_applied
 from lemlist_async.testing._people import LeadRecord
 from lemlist_async.testing._store import STORE, Store
 from lemlist_async.testing._wire import (
@@ -147,6 +148,7 @@ async def create_lead(request: web.Request) -> web.Response:
             return text_response(400, LEAD_IN_OTHER_CAMPAIGN_BODY)
     email_status = "deliverable" if email and flags.get("verifyEmail", False) else ""
     record = store.create_lead(campaign, body, email_status)
+    mark_applied(request)
     row = record.row
     answer: dict[str, Any] = {"campaignId": campaign.id, "campaignName": campaign.details.name}
     answer.update((name, row[name]) for name in (*_CREATED_FIELDS, "email") if row[name])
@@ -196,6 +198,7 @@ async def update_lead(request: web.Request) -> web.Response:
         return text_response(400, LEAD_IN_CAMPAIGN_BODY)
     if body:
         record = store.update_lead(record, body)
+    mark_applied(request)
     row = record.row
     answer: dict[str, Any] = {
         "campaignId": record.campaign.id,
@@ -233,9 +236,11 @@ async def delete_lead(request: web.Request) -> web.Response:
     if request.query.get("action") == REMOVE_ACTION:
         answer = record.lead_object()
         store.remove_lead(record)
+        mark_applied(request)
         return json_response(answer)
     if record.state != _UNSUBSCRIBED_STATE:
         record = store.set_state(record, _UNSUBSCRIBED_STATE)
+    mark_applied(request)
     return json_response(record.lead_object())
 
 
@@ -264,7 +269,9 @@ def _mark_in_campaign(request: web.Request, state: str) -> web.Response:
     record = store.lead_in(campaign, request.match_info["leadIdOrEmail"])
     if record is None:
         return text_response(404, LEAD_NOT_FOUND_BODY)
-    return json_response(store.mark(record, state).lead_object())
+    answer = store.mark(record, state).lead_object()
+    mark_applied(request)
+    return json_response(answer)
 
 
 def _lead(store: Store, campaign_id: str, key: str) -> LeadRecord | None:

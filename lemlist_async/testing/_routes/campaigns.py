@@ -23,6 +23,7 @@ from lemlist_async.testing._lemlist import (
     PAGE_AND_OFFSET_BODY,
     bad_param,
 )
+from lemlist_async.testing._middleware import mark_applied
 from lemlist_async.testing._store import STORE, Campaign
 from lemlist_async.testing._wire import json_response, query_int, text_response
 
@@ -117,6 +118,7 @@ def _set_status(request: web.Request, status: str) -> web.Response:
     if campaign is None:
         return text_response(404, CAMPAIGN_NOT_FOUND_BODY)
     campaign.status = status
+    mark_applied(request)
     return json_response({"_id": campaign.id, "state": status})
 
 

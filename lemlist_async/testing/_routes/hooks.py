@@ -20,6 +20,7 @@ from lemlist_async.testing._lemlist import (
     bad_param,
     missing_param,
 )
+from lemlist_async.testing._middleware import mark_applied
 from lemlist_async.testing._store import STORE
 from lemlist_async.testing._wire import json_object, json_response, query_bool, text_response
 
@@ -92,7 +93,9 @@ async def add_hook(request: web.Request) -> web.Response:
     secret = body.get("secret")
     if secret is not None and not isinstance(secret, str):
         return text_response(400, bad_param("secret"))
-    return json_response(store.add_hook(hook, secret or None))
+    added = store.add_hook(hook, secret or None)
+    mark_applied(request)
+    return json_response(added)
 
 
 @routes.delete("/api/hooks/{hookId}")
@@ -102,6 +105,7 @@ async def delete_hook(request: web.Request) -> web.Response:
     deleted = request.app[STORE].account.delete_hook(request.match_info["hookId"])
     if deleted is None:
         return text_response(404, HOOK_NOT_FOUND_BODY)
+    mark_applied(request)
     return json_response(deleted)
 
 

@@ -20,6 +20,7 @@ from lemlist_async.testing._lemlist import (
     LEAD_NOT_FOUND_BODY,
     bad_param,
 )
+from lemlist_async.testing._middleware import mark_applied
 from lemlist_async.testing._people import LeadRecord
 from lemlist_async.testing._store import STORE, Store
 from lemlist_async.testing._wire import json_response, text_response
@@ -110,7 +111,9 @@ def _set_paused(request: web.Request, *, paused: bool, campaign_id: str | None) 
     records = _person(store, request.match_info["leadId"], campaign_id)
     if not records:
         return text_response(404, LEAD_NOT_FOUND_BODY)
-    return json_response([store.set_paused(r, paused).lead_object() for r in records])
+    answer = [store.set_paused(r, paused).lead_object() for r in records]
+    mark_applied(request)
+    return json_response(answer)
 
 
 def _mark(request: web.Request, state: str) -> web.Response:
@@ -118,7 +121,9 @@ def _mark(request: web.Request, state: str) -> web.Response:
     records = _person(store, request.match_info["leadIdOrEmail"], None)
     if not records:
         return text_response(404, LEAD_NOT_FOUND_BODY)
-    return json_response([store.mark(r, state).lead_object() for r in records])
+    answer = [store.mark(r, state).lead_object() for r in records]
+    mark_applied(request)
+    return json_response(answer)
 
 
 def _person(store: Store, key: str, campaign_id: str | None) -> list[LeadRecord]:

@@ -29,6 +29,7 @@ from lemlist_async.testing._lemlist import (
     bad_param,
     missing_param,
 )
+from lemlist_async.testing._middleware import mark_applied
 from lemlist_async.testing._store import STORE
 from lemlist_async.testing._wire import json_object, json_response, query_int, text_response
 
@@ -70,6 +71,7 @@ async def unsubscribe_variable(request: web.Request) -> web.Response:
     if not value.strip():
         return text_response(400, NO_VALUE_BODY)
     (record,) = request.app[STORE].unsubscribe([value])
+    mark_applied(request)
     return json_response(
         {
             "_id": record["_id"],
@@ -106,6 +108,7 @@ async def bulk_unsubscribe_variables(request: web.Request) -> web.Response:
     if not all(isinstance(value, str) and value.strip() for value in values):
         return text_response(400, bad_param("values"))
     request.app[STORE].unsubscribe(dict.fromkeys(values))
+    mark_applied(request)
     return json_response(VARIABLES_UNSUBSCRIBED)
 
 
@@ -125,4 +128,5 @@ async def resubscribe_variable(request: web.Request) -> web.Response:
     if record["source"] in PROTECTED_SOURCES:
         return text_response(409, VARIABLE_PROTECTED_BODY)
     account.resubscribe(value)
+    mark_applied(request)
     return json_response(VARIABLE_SUBSCRIBED)
