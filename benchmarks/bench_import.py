@@ -143,7 +143,7 @@ async def _run(name: str) -> Run:
             not_ok = await (_naive if name == NAIVE_FAULTS else _sdk)(fake, session)
             elapsed = time.perf_counter() - started
         fake.fail_after_apply_every(None)
-        emails = [lead.get("email") for lead in fake.campaign_leads(CAMPAIGN)]
+        emails = [lead.get("email") for lead in fake.exported_leads(CAMPAIGN)]
         return Run(
             name=name,
             leads=len(emails),

@@ -338,15 +338,21 @@ def sdk_operations(package: Path) -> set[tuple[str, str]]:
             keywords = {k.arg: k.value for k in node.keywords}
             method, path = keywords.get("method"), keywords.get("path")
             if isinstance(method, ast.Constant) and path is not None:
-                found.add((str(method.value).lower(), template(_literal_path(path))))
+                for literal in _literal_paths(path):
+                    found.add((str(method.value).lower(), template(literal)))
     return found
 
 
-def _literal_path(node: ast.expr) -> str:
+def _literal_paths(node: ast.expr) -> list[str]:
+    """The paths a ``path=`` expression can be: a literal, an f-string, or a choice of them."""
     if isinstance(node, ast.Constant):
-        return str(node.value)
+        return [str(node.value)]
     if isinstance(node, ast.JoinedStr):
-        return "".join(
-            str(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values
-        )
+        return [
+            "".join(
+                str(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values
+            )
+        ]
+    if isinstance(node, ast.IfExp):
+        return [*_literal_paths(node.body), *_literal_paths(node.orelse)]
     raise AssertionError(f"a path the contract test cannot read: {ast.unparse(node)}")

@@ -265,7 +265,7 @@ async def _leads_add(client: LemlistClient, fake: FakeLemlistServer) -> object:
         company_domain="acme.example",
         icebreaker="Hi",
         timezone="Europe/Paris",
-        contact_owner="owner@example.com",
+        contact_owner=fake.team()["users"][0]["email"],
         variables={"plan": "pro", "seats": 12},
     )
     return await client.leads.add(
@@ -317,7 +317,7 @@ async def _leads_resume(client: LemlistClient, fake: FakeLemlistServer) -> objec
 
 
 async def _leads_set_interested(client: LemlistClient, fake: FakeLemlistServer) -> object:
-    email = fake.campaign_leads(fake.campaign_ids[3])[0]["email"]
+    email = fake.exported_leads(fake.campaign_ids[3])[0]["email"]
     await client.leads.set_interested(email, True)
     await client.leads.set_interested(_lead_of(fake, 3, 1), False)
     await client.leads.set_interested(email, False, campaign_id=fake.campaign_ids[3])

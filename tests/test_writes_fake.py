@@ -47,7 +47,7 @@ async def client(fake: FakeLemlistServer) -> AsyncIterator[LemlistClient]:
 
 
 def _emails(fake: FakeLemlistServer, campaign_id: str = CAMPAIGN) -> collections.Counter[str]:
-    return collections.Counter(lead["email"] for lead in fake.campaign_leads(campaign_id))
+    return collections.Counter(lead["email"] for lead in fake.exported_leads(campaign_id))
 
 
 def _rows(count: int, start: int = 0) -> list[NewLead]:
@@ -206,7 +206,7 @@ async def test_import_reports_present_duplicate_and_invalid_leads_per_lead(
     assert "email" in str(results[3].error)
     assert progress[-1] == (5, 5)
     (created,) = [
-        lead for lead in fake.campaign_leads(CAMPAIGN) if lead["email"] == "new@example.com"
+        lead for lead in fake.exported_leads(CAMPAIGN) if lead["email"] == "new@example.com"
     ]
     assert created["firstName"] == "New"
     assert fake.lead(email="new@example.com")["_id"] == created["_id"]

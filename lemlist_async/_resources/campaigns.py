@@ -141,7 +141,12 @@ class Campaigns(Resource):
             NotFoundError: No such campaign ("Campaign not found").
             LemlistError: Any other failure, as for every call.
         """
-        return await self._set_state(campaign_id, "start")
+        segment = path_segment(campaign_id, "campaign_id")
+        return await self._send(
+            Request[CampaignState](
+                method="POST", path=f"/campaigns/{segment}/start", into=CampaignState
+            )
+        )
 
     async def pause(self, campaign_id: str) -> CampaignState:
         """Pause a campaign.
@@ -162,13 +167,10 @@ class Campaigns(Resource):
             NotFoundError: No such campaign ("Campaign not found").
             LemlistError: Any other failure, as for every call.
         """
-        return await self._set_state(campaign_id, "pause")
-
-    async def _set_state(self, campaign_id: str, verb: str) -> CampaignState:
         segment = path_segment(campaign_id, "campaign_id")
         return await self._send(
             Request[CampaignState](
-                method="POST", path=f"/campaigns/{segment}/{verb}", into=CampaignState
+                method="POST", path=f"/campaigns/{segment}/pause", into=CampaignState
             )
         )
 

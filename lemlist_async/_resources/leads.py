@@ -458,12 +458,17 @@ class Leads(Resource):
             LemlistError: Any other failure, as for every call.
         """
         segment = path_segment(lead, "lead")
-        verb = "interested" if check_flag(interested, "interested") else "notinterested"
+        yes = check_flag(interested, "interested")
+        verb = "interested" if yes else "notinterested"
         if campaign_id is None:
             return await self._send(
                 Request[builtins.list[LeadDetails]](
                     method="POST",
-                    path=f"/leads/{verb}/{segment}",
+                    path=(
+                        f"/leads/interested/{segment}"
+                        if yes
+                        else f"/leads/notinterested/{segment}"
+                    ),
                     into=builtins.list[LeadDetails],
                     retry=RetryClass.UNSAFE,
                     template=f"/leads/{verb}/{{leadIdOrEmail}}",
@@ -473,7 +478,11 @@ class Leads(Resource):
         one = await self._send(
             Request[LeadDetails](
                 method="POST",
-                path=f"/campaigns/{campaign}/leads/{segment}/{verb}",
+                path=(
+                    f"/campaigns/{campaign}/leads/{segment}/interested"
+                    if yes
+                    else f"/campaigns/{campaign}/leads/{segment}/notinterested"
+                ),
                 into=LeadDetails,
                 retry=RetryClass.UNSAFE,
                 template=f"/campaigns/{campaign}/leads/{{leadIdOrEmail}}/{verb}",
