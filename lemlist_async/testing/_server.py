@@ -8,8 +8,10 @@ public API; the rest lives beside it:
 * ``_middleware``: auth, rate limit and its headers, faults, recording,
   latency and dropped connections, once for every route;
 * ``_routes``: one route table per lemlist resource;
-* ``_store``: the seeded data; ``_limits``: the rate-limit windows;
-  ``_wire``: formats; ``_lemlist``: the rules taken from lemlist's documentation.
+* ``_store``: the seeded data and the writes on it; ``_limits``: the
+  rate-limit windows; ``_wire``: formats; ``_lemlist``: the rules taken from
+  lemlist's documentation;
+* ``_deliveries``: the webhook calls, in background tasks, loopback only.
 
 All times are the running loop's clock (``loop.time()``), so the fake works on
 virtual time (e.g. ``@pytest.mark.looptime``); only ``X-RateLimit-Reset``, a
@@ -29,6 +31,7 @@ from typing import Any, Final, Self
 from aiohttp import hdrs, web
 
 from . import _routes
+from ._deliveries import Deliverer, Delivery
 from ._generate import lead_count_range
 from ._lemlist import MALFORMED_BODY, RATE_LIMIT, RATE_WINDOW
 from ._limits import WindowMode, make_limiter, max_in_window
@@ -37,7 +40,7 @@ from ._stats import campaign_stats
 from ._store import STORE, CampaignsShape, Store, seeded_rng
 from ._wire import js_date_string
 
-__all__ = ["DROPPED_STATUS", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
+__all__ = ["DROPPED_STATUS", "Delivery", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
 
 #: Seconds `close` lets in-flight handlers finish. They only ever sleep injected
 #: latency, so there is nothing worth waiting long for.
@@ -110,8 +113,15 @@ class FakeLemlistServer:
       instant at which the next request would be admitted (the oldest arrival
       leaving the window, or more of them after rejections).
 
+    Webhooks: when an activity is recorded (a lead paused, resumed, marked
+    interested or not; `emit_activity`), the fake POSTs it, in the background,
+    to the target of each matching webhook on a loopback host (see
+    `emit_activity`).
+
     Attributes:
         requests: Every request that reached the server, in arrival order.
+        deliveries: Every webhook delivery, as it ended (a refused one at
+            once): a `Delivery` each, never with the secret.
     """
 
     def __init__(
@@ -218,6 +228,9 @@ class FakeLemlistServer:
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self.requests: list[RecordedRequest] = []
+        self.deliveries: list[Delivery] = []
+        self._deliverer = Deliverer(self._store.account, self._record_delivery)
+        self._store.on_activity = self._deliverer.publish
 
     # -- Lifecycle ----------------------------------------------------------------------
 
@@ -253,13 +266,17 @@ class FakeLemlistServer:
         host = f"[{address[0]}]" if ":" in address[0] else address[0]  # IPv6 literal
         self._base_url = f"http://{host}:{address[1]}/api"
         self._runner = runner
+        self._deliverer.running = True
 
     async def close(self) -> None:
-        """Stop serving and close every connection; a no-op when not running."""
+        """Stop serving and close every connection, then cancel the webhook
+        deliveries still in flight (each recorded with its error) and close
+        their session; a no-op when not running."""
         runner, self._runner = self._runner, None
         self._base_url = None
         if runner is not None:
             await runner.cleanup()
+        await self._deliverer.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -459,6 +476,72 @@ class FakeLemlistServer:
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
         return self._store.activities.add(count, at)
+
+    def emit_activity(
+        self,
+        type: str,
+        *,
+        campaign_id: str | None = None,
+        lead_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Record an activity of ``type`` now, and deliver it to the matching webhooks.
+
+        For a test of a webhook receiver: e.g. ``emit_activity("emailsOpened",
+        lead_id=...)`` does what a lead opening an email does in lemlist. The
+        activity is the newest of the feed (Get Many Activities), dated by the
+        fake's clock of writes (after every date it serves), and has the shape
+        of the feed's items: with ``lead_id``, a lead activity of that lead
+        (its campaign, sender, fields and custom variables, ``isFirst``); with
+        only ``campaign_id``, ``{_id, type, isFirst, createdAt, teamId, bot,
+        campaignId, campaignName, sequenceId}``; with neither, ``{_id, type,
+        createdAt, teamId}``. ``fields`` are added last, as given (they may
+        replace any key; the feed's order stays the fake's date).
+
+        Each webhook whose ``type`` is unset or ``type``, whose ``campaignId``
+        is unset or the activity's (and, when its ``isFirst`` is true, for a
+        first activity only) gets the activity POSTed as JSON to its
+        ``targetUrl``, with ``"secret"`` added when it has one, in the
+        background (see `deliveries` and `deliveries_settled`). Only loopback
+        targets are contacted. Writes deliver the same way: a lead paused
+        (``paused``), resumed (``resumed``), marked interested
+        (``interested``) or not (``notInterested``); a lead created delivers
+        nothing; `add_activities` delivers nothing.
+
+        Args:
+            type: The activity type, e.g. ``"emailsOpened"`` (any non-empty
+                text: lemlist's set of types is open).
+            campaign_id: The campaign; with ``lead_id``, the lead's campaign.
+            lead_id: The lead's ``_id``.
+            fields: More keys of the activity (JSON-serializable).
+
+        Returns:
+            The activity, as the feed and the deliveries have it (a copy).
+
+        Raises:
+            ValueError: If ``type`` is empty.
+            KeyError: If there is no such campaign, or no such lead (in that
+                campaign, when both are given).
+            TypeError: If ``fields`` are not JSON-serializable.
+        """
+        if not type:
+            raise ValueError("type must not be empty")
+        json.dumps(fields)  # fail here, not in a delivery
+        store = self._store
+        campaign = None if campaign_id is None else store.campaigns[campaign_id]
+        lead = None
+        if lead_id is not None:
+            if campaign is None:
+                lead = store.directory.by_id(lead_id)
+            else:
+                lead = store.lead_in(campaign, lead_id)
+            if lead is None or lead.id != lead_id:
+                raise KeyError(lead_id)
+        return dict(store.emit(type, lead=lead, campaign=campaign, fields=fields))
+
+    async def deliveries_settled(self) -> None:
+        """Wait until no webhook delivery is in flight; each is then in `deliveries`."""
+        await self._deliverer.settled()
 
     def campaign(self, campaign_id: str) -> dict[str, Any]:
         """Get Campaign's body: the spec's Campaign object.
@@ -666,3 +749,6 @@ class FakeLemlistServer:
     def _record(self, request: RecordedRequest) -> None:
         # Through the attribute, so that a test may replace the list.
         self.requests.append(request)
+
+    def _record_delivery(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
