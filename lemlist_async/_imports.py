@@ -49,7 +49,7 @@ def _entry(index: int, value: object, seen: set[str]) -> _Entry:
     except (TypeError, ValueError) as exc:
         # The message names the problem only: NewLead never puts a value in it.
         raw = value.get("email") if isinstance(value, Mapping) else None
-        email = raw if isinstance(raw, str) else None
+        email = raw if isinstance(raw, str) and raw else None
         return _Entry(index, email, error=InvalidLeadError(f"lead {index}: {exc}"))
     key = lead.email.casefold()
     duplicate = key in seen

@@ -88,6 +88,8 @@ async def test_add_sends_typed_fields_variables_and_flags(
         ({"email": EMAIL, "variables": {"firstName": "x"}}, ValueError, "pass it as first_name="),
         ({"email": EMAIL, "variables": {"x": [1]}}, TypeError, "must be a str, int, float"),
         ({"email": EMAIL, "variables": ["x"]}, TypeError, "variables must be a mapping"),
+        ({"email": EMAIL, "last_name": "L\udcff"}, ValueError, "last_name is not valid text"),
+        ({"email": EMAIL, "variables": {"x": "\udcff"}}, ValueError, "variable 'x' is not valid"),
         ({"email": EMAIL, "deduplicate": "yes"}, TypeError, "deduplicate must be a bool"),
         ({"email": EMAIL, "reconcile": 1}, TypeError, "reconcile must be a bool"),
     ],

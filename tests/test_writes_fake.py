@@ -190,7 +190,7 @@ async def test_import_reports_present_duplicate_and_invalid_leads_per_lead(
         {"email": "new@example.com", "firstName": "New", "plan": "pro"},
         {"email": "already@example.com"},
         {"email": "NEW@example.com"},
-        {"firstName": "nobody"},
+        {"firstName": "nobody", "email": ""},
         "not a mapping",
     ]
     progress: list[tuple[int, int | None]] = []
@@ -204,6 +204,7 @@ async def test_import_reports_present_duplicate_and_invalid_leads_per_lead(
     ]
     assert isinstance(results[3].error, InvalidLeadError)
     assert "email" in str(results[3].error)
+    assert results[3].email is None
     assert progress[-1] == (5, 5)
     (created,) = [
         lead for lead in fake.exported_leads(CAMPAIGN) if lead["email"] == "new@example.com"

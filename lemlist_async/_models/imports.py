@@ -51,6 +51,21 @@ def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> N
         raise TypeError(f"{attribute.name} must be a str, not {type(value).__name__}")
     if attribute.name == "email" and not value.strip():
         raise ValueError("email must not be empty")
+    _check_unicode(value, attribute.name)
+
+
+def _check_unicode(value: str, name: str) -> None:
+    # A lone surrogate (a bad byte read with surrogateescape, a JSON "\udcff")
+    # cannot be sent as UTF-8: json.dumps would escape it, and lemlist would
+    # store the escape. No UnicodeEncodeError rides along: it holds the value.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        failed = True
+    else:
+        failed = False
+    if failed:
+        raise ValueError(f"{name} is not valid text (it holds a lone surrogate)")
 
 
 def _variables(
@@ -68,6 +83,9 @@ def _variables(
             raise TypeError(
                 f"variable {name!r} must be a str, int, float or bool, not {type(item).__name__}"
             )
+        _check_unicode(name, "a variable name")
+        if isinstance(item, str):
+            _check_unicode(item, f"variable {name!r}")
 
 
 def _own_variables(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
