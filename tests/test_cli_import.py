@@ -10,8 +10,13 @@ sends fewer than 20 requests, so that none waits for the rate limit in real time
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +31,26 @@ from lemlist_async._cli.imports import LeadRows, Tally, input_format, render_imp
 from lemlist_async._errors import InvalidLeadError
 from lemlist_async._models import ImportResult, ImportStatus
 
-from .test_cli import KEY, cli, files_in, jsonl
+from .test_cli import (
+    KEY,
+    Run,
+    assert_clean,
+    child_env,
+    cli,
+    files_in,
+    jsonl,
+    run_with_terminal_stderr,
+)
 
 CAMPAIGN = "cam_IMPORT0000000001"
 #: An email the campaign already has (in every form lemlist may have stored it).
 PRESENT = "Already@Example.test"
 #: An email lemlist refuses, with words that quote it (as lemlist's may).
 REFUSED = "refused@example.test"
+#: An email whose first two creates are answered 502 without being applied.
+FLAKY = "flaky@example.test"
+#: An email whose create is held until ``ImportRoutes.release`` is set.
+HELD = "held@example.test"
 
 
 class ImportRoutes:
@@ -40,9 +58,11 @@ class ImportRoutes:
 
     ``leads[campaign_id]`` are the campaign's leads; an unknown campaign is a
     404 ``Campaign not found``. A create adds the lead (its body as sent, plus
-    an ``_id``) and answers it; the email ``REFUSED`` is a 400 that names it.
-    Any other key than ``KEY`` is a 401; after ``refuse_key_after`` creates,
-    every request is.
+    an ``_id``) and answers it; the email ``REFUSED`` is a 400 that names it,
+    ``FLAKY``'s first two creates a 502 (not applied), and ``HELD``'s create sets
+    ``holding`` and waits for ``release``. ``GET /api/leads/{email}`` finds no
+    lead ("Lead not found"). Any other key than ``KEY`` is a 401; after
+    ``refuse_key_after`` creates, every request is.
     """
 
     def __init__(self) -> None:
@@ -52,7 +72,12 @@ class ImportRoutes:
         self.creates: list[tuple[dict[str, Any], dict[str, str]]] = []
         self.exports = 0
         self.refuse_key_after: int | None = None
+        self.attempts: list[str] = []
+        self.lookups: list[str] = []
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
         app = web.Application()
+        app.router.add_get("/api/leads/{email}", self._find)
         app.router.add_get("/api/campaigns/{campaign_id}/export/leads", self._export)
         app.router.add_post("/api/campaigns/{campaign_id}/leads/", self._create)
         self.server = TestServer(app, host="127.0.0.1")
@@ -88,6 +113,12 @@ class ImportRoutes:
         if leads is None:
             return web.Response(status=404, text="Campaign not found")
         body = await request.json()
+        self.attempts.append(body["email"])
+        if body["email"] == FLAKY and self.attempts.count(FLAKY) <= 2:
+            return web.Response(status=502, text="Bad Gateway")
+        if body["email"] == HELD:
+            self.holding.set()
+            await self.release.wait()
         if body["email"] == REFUSED:
             return web.Response(status=400, text=f"Invalid email {REFUSED}")
         self.creates.append((body, dict(request.query)))
@@ -95,12 +126,17 @@ class ImportRoutes:
         leads.append(lead)
         return web.json_response(lead)
 
+    async def _find(self, request: web.Request) -> web.Response:
+        self.lookups.append(request.match_info["email"])
+        return web.Response(status=404, text="Lead not found")
+
 
 @pytest.fixture
 async def routes() -> AsyncIterator[ImportRoutes]:
     served = ImportRoutes()
     await served.server.start_server()
     yield served
+    served.release.set()
     await served.server.close()
 
 
@@ -379,7 +415,7 @@ async def test_a_key_refused_midway_stops_and_keeps_partial_results(
     assert run.code == 1
     assert len(routes.creates) == 1
     assert "lemlist-async: lemlist refused the API key; stopped\n" in run.stderr
-    assert f"the 2 results fetched are in {str(results) + '.partial'!r}" in run.stderr
+    assert f"the 2 results so far are in {str(results) + '.partial'!r}" in run.stderr
     assert files_in(tmp_path) == ["leads.jsonl", "results.jsonl.partial"]
     partial = by_index((tmp_path / "results.jsonl.partial").read_text(encoding="utf-8"))
     assert [r["status"] for r in partial] == ["created", "failed"]
@@ -400,6 +436,102 @@ async def test_no_email_on_stderr_unless_verbose(routes: ImportRoutes, tmp_path:
     assert f"lemlist-async: lead 0: failed: BadRequestError: 400 Invalid email {REFUSED}" in (
         verbose.stderr
     )
+
+
+async def test_an_ambiguous_create_is_reconciled_unless_told_not_to(
+    routes: ImportRoutes, tmp_path: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text(f"email\n{FLAKY}\n", encoding="utf-8")
+    results = tmp_path / "results.jsonl"
+    run = await cli(
+        "import", CAMPAIGN, str(source), "--no-reconcile", "--results", str(results),
+        "--base-url", routes.base_url,
+    )  # fmt: skip
+    assert run.code == 1
+    assert routes.attempts == [FLAKY]  # sent once, never again blindly
+    assert routes.lookups == []
+    assert run.stderr.startswith(
+        "lemlist-async: lead 0: ambiguous: AmbiguousWriteError: the write may or may not "
+        "have been applied (answered 502); it was not sent again (POST "
+    )
+    assert run.stderr.endswith(
+        "0 created, 0 already present, 0 duplicates in the file, 0 failed, 1 ambiguous, "
+        f"written to {str(results)!r}\n"
+    )
+    [record] = jsonl(results.read_text(encoding="utf-8"))
+    assert record["status"] == "ambiguous"
+    assert record["error"].startswith("AmbiguousWriteError: ")
+    assert_no_personal_data(run.stderr)
+    # By default, after a 502 the lead is looked up: proven absent, it is sent once more.
+    again = await cli("import", CAMPAIGN, str(source), "--base-url", routes.base_url)
+    assert again.code == 0, again.stderr
+    assert routes.attempts == [FLAKY, FLAKY, FLAKY]
+    assert routes.lookups == [FLAKY]
+    assert routes.created() == [{"email": FLAKY}]
+
+
+async def test_an_interrupted_import_keeps_its_results_and_sums_up(
+    routes: ImportRoutes, tmp_path: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text(f"email\nfirst@example.test\n{HELD}\nlast@example.test\n", "utf-8")
+    results = tmp_path / "results.jsonl"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lemlist_async", "import", CAMPAIGN, str(source),
+        "--results", str(results), "--concurrency", "1", "--base-url", routes.base_url,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=child_env(KEY),
+    )  # fmt: skip
+    try:
+        await asyncio.wait_for(routes.holding.wait(), timeout=60)
+        proc.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    finally:
+        if proc.returncode is None:  # pragma: no cover - only when the test fails
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    run = Run(proc.returncode, out.decode(), err.decode())
+    assert_clean(run)
+    assert run.code == 130
+    partial = str(results) + ".partial"
+    assert run.stderr == (
+        "lemlist-async: interrupted after 1 lead: 1 created, 0 already present, "
+        "0 duplicates in the file, 0 failed, 0 ambiguous\n"
+        f"lemlist-async: {str(results)!r} was not written; the 1 result so far is in "
+        f"{partial!r}\n"
+        "lemlist-async: interrupted\n"
+    )
+    assert files_in(tmp_path) == ["leads.csv", "results.jsonl.partial"]
+    [record] = jsonl((tmp_path / "results.jsonl.partial").read_text(encoding="utf-8"))
+    assert (record["email"], record["status"]) == ("first@example.test", "created")
+    assert routes.attempts == ["first@example.test", HELD]  # the last was never sent
+
+
+async def test_import_draws_its_progress_line_on_a_terminal(
+    routes: ImportRoutes, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY, encoding="utf-8")
+    source = tmp_path / "leads.csv"
+    source.write_text("email\np1@example.test\np2@example.test\n", encoding="utf-8")
+    code, out, terminal = await run_with_terminal_stderr(
+        "import", CAMPAIGN, str(source), "--key-file", str(key_file),
+        "--base-url", routes.base_url,
+    )  # fmt: skip
+    assert code == 0, terminal
+    assert out == ""
+    if terminal is None:  # pragma: no cover - no pseudo-terminal
+        return
+    assert KEY not in terminal
+    assert "@" not in terminal
+    drawn = r"\r0 leads: 0 created, 0 present, 0 duplicates, 0 failed, 0 ambiguous, [\d.]+ s"
+    assert re.search(drawn, terminal)  # drawn at the start
+    assert terminal.endswith(
+        f"\rlemlist-async: imported 2 leads into {CAMPAIGN}: 2 created, 0 already present, "
+        "0 duplicates in the file, 0 failed, 0 ambiguous\r\n"
+    )  # wiped, then the summary
 
 
 @pytest.mark.parametrize(
@@ -440,6 +572,12 @@ def test_lead_rows_are_read_lazily() -> None:
     rows = iter(LeadRows(stream, "csv"))
     assert next(rows) == {"email": "l0@example.test"}
     assert stream.tell() < len(stream.getvalue())  # the rest is not read yet
+
+
+def test_a_json_escape_that_no_text_can_hold_fails_its_line() -> None:
+    rows = LeadRows(io.StringIO('{"email": "x@example.test", "v": "\\udcff"}\n'), "jsonl")
+    assert list(rows) == [{}]
+    assert rows.problems == {0: "line 1 is not valid text"}
 
 
 def test_explain_replaces_the_error_of_a_line_that_was_not_a_lead() -> None:

@@ -188,8 +188,16 @@ class LeadRows:
                 else:
                     if not isinstance(value, dict):
                         self.problems[index] = f"line {self.line} is not a JSON object"
-            yield value if isinstance(value, dict) else {}
+                    elif any(_not_text(item) for pair in value.items() for item in pair):
+                        # A "\udcff" escape: JSON can say it, no text can hold it.
+                        self.problems[index] = f"line {self.line} is not valid text"
+            yield value if isinstance(value, dict) and index not in self.problems else {}
             index += 1
+
+
+def _not_text(value: object) -> bool:
+    """Whether ``value`` is a str holding a lone surrogate, which UTF-8 cannot send."""
+    return isinstance(value, str) and SURROGATE.search(value) is not None
 
 
 def _reason(error: Exception) -> str:
@@ -391,7 +399,9 @@ class ImportCommand:
         tally = Tally()
         with _open_input(args.file) as stream:
             rows = LeadRows(stream, fmt)
-            sink = RecordSink(args.results, console, noun="result") if args.results else None
+            sink = None
+            if args.results:
+                sink = RecordSink(args.results, console, noun="result", kept="so far")
             with sink or contextlib.nullcontext():
                 try:
                     outcome = asyncio.run(
