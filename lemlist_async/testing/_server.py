@@ -58,13 +58,21 @@ class FakeLemlistServer:
     Activities (``GET /api/activities``, newest first), Get Team (with its
     webhooks and a fake ``slackWebhook`` secret), Get Team Credits, Get Team
     Senders, Get Many Webhooks (``GET /api/hooks``) and List Unsubscribed
-    Variables (``GET /api/v2/unsubscribes/variables``). ``docs/testing.md``
-    lists each route's parameters and errors; `team`, `campaign`, `campaigns`,
-    `campaign_leads`, `custom_variables`, `exported_leads`, `campaign_stats`,
-    `leads_by_email`, `lead`, `shared_lead_emails`, `activities`,
-    `team_credits`, `team_senders`, `hooks` and `unsubscribes` return what the
-    routes serve, for a test to compare with; `add_activities` records new
-    activities while a client walks the feed.
+    Variables (``GET /api/v2/unsubscribes/variables``). It takes lemlist's
+    writes, and every read shows them: Create Lead in Campaign, Update Lead in
+    a Campaign, Delete or Unsubscribe Lead, Pause Lead, Resume Paused Lead,
+    Mark Lead as Interested or Not Interested (everywhere or in a campaign),
+    Start and Pause Campaign, Add and Delete Webhook, Unsubscribe Variable (one
+    or in bulk) and Re-subscribe Variable. New ids and dates come from the seed
+    and the order of the writes, never from the clock: two fakes of one seed
+    answer the same requests alike. ``docs/testing.md`` lists each route's
+    parameters and errors; `team`, `campaign`, `campaigns`, `campaign_leads`,
+    `custom_variables`, `exported_leads`, `campaign_stats`, `leads_by_email`,
+    `lead`, `shared_lead_emails`, `activities`, `team_credits`,
+    `team_senders`, `hooks` and `unsubscribes` return what the routes serve,
+    for a test to compare with; `add_activities` records new activities while
+    a client walks the feed; `bury_lead` makes a lead answer lemlist's
+    permanent 500.
 
     Use it as an async context manager (or call `start` and `close`)::
 
@@ -80,9 +88,12 @@ class FakeLemlistServer:
     4. Over the limit: 429 with ``Retry-After``.
     5. The route answers: 400 for parameters lemlist refuses (text/plain), 404
        ``"Campaign not found"`` for an unknown campaign (``"Lead not found"``
-       for a lead), 405 where the spec documents it, else 200. A path no route knows: 404
-       ``"Not found"``.
-    6. The request is recorded, then the answer (streamed ones included) waits
+       for a lead, ``"Webhook not found"`` for a webhook), 405 where the spec
+       documents it, else 200. A path no route knows: 404 ``"Not found"``.
+    6. For a write (not GET, HEAD or OPTIONS), a fault of `fail_after_apply`
+       or `fail_after_apply_every` replaces the route's answer: the write is
+       applied, its answer lost.
+    7. The request is recorded, then the answer (streamed ones included) waits
        ``latency`` plus a uniform random ``0..jitter`` seconds.
 
     Answers past step 1 carry ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``
@@ -341,6 +352,20 @@ class FakeLemlistServer:
         json.dumps(copies)
         self._store.add(campaign_id, copies)
 
+    def bury_lead(self, campaign_id: str, lead_id: str) -> None:
+        """Put a lead in lemlist's graveyard: Update Lead in a Campaign then answers
+        it 500 ``Lead in graveyard`` (lemlist's documented permanent 500). Every
+        other route treats it as before.
+
+        Raises:
+            KeyError: If the campaign has no lead of that ``_id``.
+        """
+        campaign = self._store.campaigns[campaign_id]
+        record = self._store.lead_in(campaign, lead_id)
+        if record is None or record.id != lead_id:
+            raise KeyError(lead_id)
+        campaign.bury(record.position)
+
     def campaign_leads(self, campaign_id: str) -> list[dict[str, Any]]:
         """All leads of a campaign in creation order, oldest first (copies).
 
@@ -534,10 +559,68 @@ class FakeLemlistServer:
         """
         self._queue(Fault(status=DROPPED_STATUS, body=b"", headers=(), drop=True), count)
 
+    def fail_after_apply(self, count: int = 1, *, status: int | None = None) -> None:
+        """Apply the next ``count`` writes, then fail their answers.
+
+        A write here is an authenticated request, admitted by the rate limit,
+        whose method is not GET, HEAD or OPTIONS. Its route handles it
+        normally, so a write the route accepts IS applied (a lead stored, a
+        webhook added; `RecordedRequest.applied` says so), then, instead of the
+        route's answer, the connection is closed unanswered (``status=None``,
+        as `drop_next` does, recorded with `DROPPED_STATUS`) or answered
+        ``status`` with its reason phrase as a text/plain body (e.g. 502). This
+        is lemlist storing a lead and the answer getting lost: a client that
+        retries blindly creates it twice. A request refused by the route (a
+        404, a 400) takes its fault too. Reads pass through and leave the
+        faults queued. Faults queued by `fail_next`, `malformed_next` and
+        `drop_next` answer first, before the route (nothing is applied).
+
+        aiohttp (3.14) itself sends an idempotent request (PUT, DELETE) once
+        more after a dropped connection, and that second request is a write
+        of its own; POST and PATCH are never sent again by aiohttp.
+
+        Raises:
+            ValueError: If ``count`` < 1 or ``status`` is not in 200..599.
+        """
+        fault = self._after_apply_fault(status)
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        self._gate.after_apply.extend(itertools.repeat(fault, count))
+
+    def fail_after_apply_every(self, n: int | None, *, status: int | None = None) -> None:
+        """From now on, apply every ``n``-th write, then fail its answer (``None``: stop).
+
+        The writes are those `fail_after_apply` counts, counted from this call:
+        the ``n``-th, ``2n``-th... get the treatment, deterministically
+        (``n=20``: 5% of the writes; ``n=1``: all of them). A write taken by a
+        fault that `fail_after_apply` queued still counts. A new call replaces
+        the previous one and restarts the count.
+
+        Args:
+            n: Every how many writes, >= 1; ``None`` turns it off.
+            status: As in `fail_after_apply`: ``None`` drops the connection.
+
+        Raises:
+            ValueError: If ``n`` < 1 or ``status`` is not in 200..599.
+        """
+        fault = self._after_apply_fault(status)
+        if n is not None and n < 1:
+            raise ValueError(f"n must be >= 1 or None, got {n}")
+        self._gate.fail_every(n, fault)
+
+    @staticmethod
+    def _after_apply_fault(status: int | None) -> Fault:
+        if status is None:
+            return Fault(status=DROPPED_STATUS, body=b"", headers=(), drop=True)
+        if not 200 <= status <= 599:
+            raise ValueError(f"status must be in 200..599 or None, got {status}")
+        return Fault.answer(status, None, "text/plain", {})
+
     @property
     def pending_faults(self) -> int:
-        """How many queued faults are still waiting for a request."""
-        return len(self._gate.faults)
+        """How many queued faults are still waiting for a request (those of
+        `fail_after_apply` included; not `fail_after_apply_every`)."""
+        return len(self._gate.faults) + len(self._gate.after_apply)
 
     def _queue(self, fault: Fault, count: int) -> None:
         if count < 1:
