@@ -1,11 +1,14 @@
 """Tests of ``lemlist-async import``: the command run in a subprocess against loopback.
 
-``ImportRoutes`` is a small aiohttp server defined here that answers lemlist's
-``GET /api/campaigns/{id}/export/leads`` (a JSON array of the campaign's leads)
-and ``POST /api/campaigns/{id}/leads/`` (the lead created, added to the
-campaign), checks the key, and keeps every create's body and query. It stands
-in for ``FakeLemlistServer`` until the fake serves the write routes. Each run
-sends fewer than 20 requests, so that none waits for the rate limit in real time.
+Most run against ``ImportRoutes``, a small aiohttp server defined here that
+answers lemlist's ``GET /api/campaigns/{id}/export/leads`` (a JSON array of the
+campaign's leads) and ``POST /api/campaigns/{id}/leads/`` (the lead created,
+added to the campaign), checks the key, and keeps every create's body and
+query: it can also refuse a lead with words that quote its email, refuse the
+key midway and hold a create until the test lets it go. The last test runs the
+command against ``FakeLemlistServer``, with a create whose answer is lost.
+Each run sends fewer than 20 requests, so that none waits for the rate limit
+in real time.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from lemlist_async._cli._base import UsageError
 from lemlist_async._cli.imports import LeadRows, Tally, input_format, render_import
 from lemlist_async._errors import InvalidLeadError
 from lemlist_async._models import ImportResult, ImportStatus
+from lemlist_async.testing import FakeLemlistServer
 
 from .test_cli import (
     KEY,
@@ -293,7 +297,7 @@ async def test_jsonl_import_with_lines_that_are_not_leads(
     )
     assert run.code == 1
     assert routes.created() == [
-        {"email": "j1@example.test", "firstName": "J", "seats": 3, "vip": True},
+        {"email": "j1@example.test", "firstName": "J", "seats": "3", "vip": "true"},
         {"email": "j2@example.test", "companyName": "ACME"},
     ]
     records = by_index(results.read_text(encoding="utf-8"))
@@ -601,3 +605,46 @@ def test_tally_summary_and_progress_text() -> None:
         "1,235 leads: 1,234 created, 0 present, 1 duplicate, 0 failed, 0 ambiguous, 4.1 s, "
         "waiting for the rate limit"
     )
+
+
+# -- Against the fake lemlist ------------------------------------------------------------
+
+
+async def test_import_against_the_fake_lemlist_with_a_lost_answer(tmp_path: Path) -> None:
+    # FakeLemlistServer is one coherent lemlist: the leads created show in its
+    # export, a create whose answer is lost is found by the look-up, and a
+    # second run on the same file finds every lead present.
+    async with FakeLemlistServer(
+        seed=23, campaigns=2, leads_per_campaign=3, api_key=KEY, rate_limit=None
+    ) as fake:
+        campaign_id = fake.campaign_ids[0]
+        existing = fake.exported_leads(campaign_id)[0]["email"]
+        lines = [
+            {"email": "new1@example.test", "firstName": "Nia", "seats": 3},
+            {"email": existing.upper(), "firstName": "Someone else"},
+            {"email": "new2@example.test", "company_name": "ACME", "Region": "EU"},
+            {"email": "NEW1@example.test"},
+        ]
+        source = tmp_path / "leads.jsonl"
+        source.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+        fake.fail_after_apply(1, status=502)  # the first create is applied, its answer lost
+        run = await cli("import", campaign_id, str(source), "--base-url", fake.base_url)
+        assert run.code == 0, run.stderr
+        assert run.stderr == (
+            f"lemlist-async: imported 4 leads into {campaign_id}: 2 created, 1 already present, "
+            "1 duplicate in the file, 0 failed, 0 ambiguous\n"
+        )
+        assert_no_personal_data(run.stderr)
+        exported = {lead["email"]: lead for lead in fake.exported_leads(campaign_id)}
+        assert len(exported) == 5  # 3 seeded + 2 created, none twice
+        assert exported["new1@example.test"]["firstName"] == "Nia"
+        assert exported["new1@example.test"]["seats"] == "3"  # a JSON number, sent as text
+        assert exported["new2@example.test"]["companyName"] == "ACME"
+        assert exported["new2@example.test"]["Region"] == "EU"
+        posts = [r for r in fake.requests if r.method == "POST"]
+        assert len(posts) == 2  # the lost answer was looked up, not sent again
+        again = await cli("import", campaign_id, str(source), "--base-url", fake.base_url)
+        assert again.code == 0, again.stderr
+        assert "0 created, 3 already present, 1 duplicate in the file" in again.stderr
+        assert len([r for r in fake.requests if r.method == "POST"]) == 2
+        assert len(fake.exported_leads(campaign_id)) == 5

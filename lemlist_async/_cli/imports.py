@@ -97,7 +97,8 @@ class LeadRows:
     CSV has a header row; each later row is a mapping of the header's names
     (stripped of surrounding spaces) to its cells, blank rows skipped, a short
     row's missing cells left out. JSON Lines has one object per line, blank
-    lines skipped. A row or line that cannot be a lead (not JSON, not an
+    lines skipped; its numbers and booleans become their JSON text (``3``,
+    ``true``), as a CSV cell would hold them. A row or line that cannot be a lead (not JSON, not an
     object, more cells than the header, bytes that are not UTF-8) is yielded as
     ``{}``, which ``add_many`` makes a ``FAILED`` lead, and its real problem is
     kept for ``explain``; nothing of its content is in that problem.
@@ -191,8 +192,23 @@ class LeadRows:
                     elif any(_not_text(item) for pair in value.items() for item in pair):
                         # A "\udcff" escape: JSON can say it, no text can hold it.
                         self.problems[index] = f"line {self.line} is not valid text"
-            yield value if isinstance(value, dict) and index not in self.problems else {}
+            if isinstance(value, dict) and index not in self.problems:
+                yield {name: _as_text(item) for name, item in value.items()}
+            else:
+                yield {}
             index += 1
+
+
+def _as_text(value: object) -> object:
+    """A JSON number or boolean as its JSON text (``3``, ``2.5``, ``true``); else ``value``.
+
+    lemlist keeps a lead's fields and custom variables as text, and a CSV
+    cell is always text: a JSON Lines file sends the same. A list or an
+    object is left as it is, for ``NewLead`` to refuse.
+    """
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return value
 
 
 def _not_text(value: object) -> bool:
@@ -307,7 +323,8 @@ when the extension does not, and is needed for '-' (stdin). Columns or keys
 named like lemlist's fields (email, firstName or first_name, lastName,
 companyName, jobTitle, linkedinUrl, picture, phone, companyDomain, icebreaker,
 timezone, contactOwner) fill them; every other one is a custom variable.
-Empty values are left out. A lead needs an email.
+Empty values are left out; JSON numbers and booleans are sent as their text
+(3, true). A lead needs an email.
 
 The campaign's leads are read once first: a lead whose email the campaign has
 is "present" and nothing is sent for it, so running the same file again after
