@@ -371,6 +371,33 @@ async def test_csv_on_stdin_with_a_bom(routes: ImportRoutes) -> None:
 # -- Failures ----------------------------------------------------------------------------
 
 
+async def test_a_csv_that_breaks_midway_imports_what_came_before(
+    routes: ImportRoutes, tmp_path: Path
+) -> None:
+    source = tmp_path / "leads.csv"
+    huge = "x" * 200_000  # past the csv module's field limit: the reader cannot go on
+    source.write_text(
+        f"email,note\nm1@example.test,a\nm2@example.test,{huge}\nm3@example.test,c\n", "utf-8"
+    )
+    results = tmp_path / "results.jsonl"
+    run = await cli(
+        "import", CAMPAIGN, str(source), "--results", str(results),
+        "--base-url", routes.base_url,
+    )  # fmt: skip
+    assert run.code == 1
+    assert [body["email"] for body in routes.created()] == ["m1@example.test"]
+    partial = str(results) + ".partial"
+    assert run.stderr == (
+        f"lemlist-async: {str(results)!r} was not written; the 1 result so far is in "
+        f"{partial!r}\n"
+        f"lemlist-async: imported 1 lead into {CAMPAIGN}: 1 created, 0 already present, "
+        "0 duplicates in the file, 0 failed, 0 ambiguous\n"
+        f"lemlist-async import: error: stopped reading {str(source)!r} after line 2: "
+        "field larger than field limit (131072); the leads after it were not imported\n"
+    )
+    assert files_in(tmp_path) == ["leads.csv", "results.jsonl.partial"]
+
+
 async def test_an_unknown_campaign_is_one_line_and_exit_1(
     routes: ImportRoutes, tmp_path: Path
 ) -> None:

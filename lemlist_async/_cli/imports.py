@@ -431,9 +431,9 @@ class ImportCommand:
                             f"{tally.summary()}"
                         )
                     raise
-        if outcome is None:
+        if outcome is None:  # the campaign could not be read: said already
             return exit_status(failed=1)
-        complete = not outcome and rows.read_error is None
+        complete = outcome is False and rows.read_error is None
         where = sink.where() if sink is not None and complete else ""
         console.line(
             f"{PROG}: imported {plural(tally.total, 'lead')} into {campaign_id}: "
@@ -484,19 +484,19 @@ async def _import(
     tally: Tally,
     sink: RecordSink | None,
     console: Console,
-) -> int | None:
+) -> bool | None:
     """Import ``rows``, counting into ``tally`` and writing results to ``sink``.
 
     Returns:
         None when the campaign could not be read (nothing was sent; the error
-        was printed), else 1 when the run stopped before the end of the input
-        (lemlist refused the key), else 0.
+        was printed), else whether the run stopped before the end of the input
+        (lemlist refused the key).
     """
     client = make_client(args, key)
     enabled = console.isatty() and (sink is None or sink.progress_wanted())
     progress = _ImportLine(console, lambda: client.limiter, tally, enabled=enabled)
     shown = 0
-    stopped = 0
+    stopped = False
     logger.info("importing leads into %s from %s", campaign_id, args.base_url)
     async with client:
         with progress:
@@ -520,7 +520,7 @@ async def _import(
                         if isinstance(result.error, AuthenticationError):
                             # Every other create would be refused the same way.
                             console.line(f"{PROG}: lemlist refused the API key; stopped")
-                            stopped = 1
+                            stopped = True
                             break
                         if args.verbose or shown < SHOWN_FAILURES:
                             console.line(failure_line(result, verbose=args.verbose))
