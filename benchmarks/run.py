@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_activities
 import bench_export
 import bench_fanout
+import bench_import
 import bench_memory
 import bench_model
 import bench_models
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "export": lambda: bench_export.report(asyncio.run(bench_export.main())),
     "fanout": lambda: bench_fanout.report(asyncio.run(bench_fanout.main())),
     "activities": lambda: bench_activities.report(asyncio.run(bench_activities.main())),
+    "import": lambda: bench_import.report(asyncio.run(bench_import.main())),
 }
 
 

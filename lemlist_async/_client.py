@@ -36,6 +36,7 @@ from ._params import (
     check_concurrency,
     check_count,
     check_deadline,
+    check_flag,
     check_limit,
     check_retries,
     check_seconds,
@@ -60,6 +61,7 @@ class _CallOptions:
 
     max_retries: int | None = None
     deadline: float | None = None
+    reconcile: bool | None = None
 
 
 class LemlistClient:
@@ -149,7 +151,11 @@ class LemlistClient:
         return None if pipeline is None else pipeline.limiter
 
     def with_options(
-        self, *, max_retries: int | None = None, deadline: float | None = None
+        self,
+        *,
+        max_retries: int | None = None,
+        deadline: float | None = None,
+        reconcile: bool | None = None,
     ) -> LemlistClient:
         """A client that applies these options to every call, sharing this one's session.
 
@@ -164,6 +170,11 @@ class LemlistClient:
         Args:
             max_retries: Retries after a failure that may be retried.
             deadline: Seconds for each whole call, waits and retries included.
+            reconcile: Whether a create that may or may not have been applied
+                is looked up, and sent again only when it is proven absent,
+                instead of raising ``AmbiguousWriteError`` (``leads.add``,
+                ``hooks.create``; see the writes page). ``add_many`` reconciles
+                unless this is False.
 
         Returns:
             A new ``LemlistClient``.
@@ -176,6 +187,9 @@ class LemlistClient:
             if max_retries is None
             else check_retries(max_retries),
             deadline=self._options.deadline if deadline is None else check_deadline(deadline),
+            reconcile=self._options.reconcile
+            if reconcile is None
+            else check_flag(reconcile, "reconcile"),
         )
         derived = object.__new__(LemlistClient)
         derived._shared = self._shared
@@ -230,6 +244,12 @@ class LemlistClient:
         Idempotent. Using the client afterwards raises ``ClientClosedError``.
         """
         await self._shared.close()
+
+    def _reconcile(self, value: bool | None, default: bool) -> bool:
+        """A call's ``reconcile=``: its own value, else the client's option, else ``default``."""
+        if value is not None:
+            return check_flag(value, "reconcile")
+        return default if self._options.reconcile is None else self._options.reconcile
 
     async def _send(self, request: Request[T]) -> T:
         pipeline = self._shared.ensure_pipeline()

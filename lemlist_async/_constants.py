@@ -55,6 +55,18 @@ ACTIVITIES_PAGE_MAX: Final = 100
 # https://developer.lemlist.com/api-reference/endpoints/unsubscribes/list-unsubscribed-variables
 UNSUBSCRIBES_PAGE_MAX: Final = 100
 
+# -- Writes ----------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/unsubscribes/bulk-unsubscribe-variables
+UNSUBSCRIBES_BULK_MAX: Final = 10_000
+#: Sends of one create at most when ``reconcile`` is on: the first, then one more
+#: each time a look-up proves an ambiguous attempt left nothing behind.
+RECONCILE_SENDS: Final = 3
+#: Seconds to wait before looking up a create that got no answer (a timeout, a
+#: dropped connection): lemlist may still be applying it, and a look-up made too
+#: early would miss it and send a duplicate. After a 5xx the server has
+#: finished with the request, so the look-up is made at once.
+RECONCILE_SETTLE: Final = 2.0
+
 # -- Rate limit -----------------------------------------------------------------
 # https://developer.lemlist.com/api-reference#rate-limit : 20 requests per 2 s per key.
 RATE_LIMIT: Final = 20

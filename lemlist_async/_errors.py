@@ -25,6 +25,7 @@ __all__ = [
     "ClientClosedError",
     "ConflictError",
     "InvalidCampaignIdError",
+    "InvalidLeadError",
     "LemlistError",
     "NotFoundError",
     "PaymentRequiredError",
@@ -73,6 +74,13 @@ def _restore(
 
 class InvalidCampaignIdError(LemlistError, ValueError):
     """A campaign id in a fan-out is not a non-empty string; nothing was sent for it."""
+
+
+class InvalidLeadError(LemlistError, ValueError):
+    """A lead of an import is not a valid ``NewLead``; nothing was sent for it.
+
+    The message names the problem, never the lead's personal data.
+    """
 
 
 class ClientClosedError(LemlistError, RuntimeError):

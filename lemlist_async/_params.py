@@ -16,6 +16,7 @@ __all__ = [
     "check_count",
     "check_datetime",
     "check_deadline",
+    "check_flag",
     "check_ids",
     "check_limit",
     "check_range",
@@ -122,6 +123,17 @@ def check_seconds(value: object, name: str, *, allow_zero: bool = False) -> floa
 def check_deadline(deadline: object) -> float | None:
     """Validate a per-call ``deadline``: positive seconds, or None for no deadline."""
     return None if deadline is None else check_seconds(deadline, "deadline")
+
+
+def check_flag(value: object, name: str) -> bool:
+    """Validate a bool (an int is not one: ``1`` for True hides a mistake).
+
+    Raises:
+        TypeError: Not a bool.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return value
 
 
 def check_text(value: object, name: str) -> str:

@@ -175,17 +175,28 @@ class Recorder:
         )
 
 
-async def replay(sent: Iterable[Exchange]) -> list[Exchange]:
-    """Each request sent again with a plain session, with the answer it gets.
+async def replay(sent: Iterable[Exchange], origin: URL) -> list[Exchange]:
+    """Each request sent again, in order, to a twin server at ``origin``, with its answer.
 
-    The SDK reads (or streams) the bodies it gets; a deterministic server
-    answers the same request with the same body, so that is the one checked.
+    The SDK reads (or streams) the bodies it gets, so they are not at hand; a
+    twin of the server under test (the same seed, the same state) answers the
+    same sequence of requests with the same bodies, writes included, so those
+    are the ones checked. The exchanges keep the URL the SDK sent to.
     """
     exchanges = []
     async with aiohttp.ClientSession() as session:
         for exchange in sent:
+            url = exchange.url
+            twin = URL.build(
+                scheme=origin.scheme,
+                host=origin.raw_host or "",
+                port=origin.port,
+                path=url.raw_path,
+                query_string=url.raw_query_string,
+                encoded=True,
+            )
             async with session.request(
-                exchange.method, exchange.url, headers=exchange.headers, data=exchange.body or None
+                exchange.method, twin, headers=exchange.headers, data=exchange.body or None
             ) as response:
                 exchanges.append(
                     attrs.evolve(
@@ -327,15 +338,21 @@ def sdk_operations(package: Path) -> set[tuple[str, str]]:
             keywords = {k.arg: k.value for k in node.keywords}
             method, path = keywords.get("method"), keywords.get("path")
             if isinstance(method, ast.Constant) and path is not None:
-                found.add((str(method.value).lower(), template(_literal_path(path))))
+                for literal in _literal_paths(path):
+                    found.add((str(method.value).lower(), template(literal)))
     return found
 
 
-def _literal_path(node: ast.expr) -> str:
+def _literal_paths(node: ast.expr) -> list[str]:
+    """The paths a ``path=`` expression can be: a literal, an f-string, or a choice of them."""
     if isinstance(node, ast.Constant):
-        return str(node.value)
+        return [str(node.value)]
     if isinstance(node, ast.JoinedStr):
-        return "".join(
-            str(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values
-        )
+        return [
+            "".join(
+                str(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values
+            )
+        ]
+    if isinstance(node, ast.IfExp):
+        return [*_literal_paths(node.body), *_literal_paths(node.orelse)]
     raise AssertionError(f"a path the contract test cannot read: {ast.unparse(node)}")

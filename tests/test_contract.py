@@ -1,14 +1,15 @@
 """Contract test: the SDK's requests and the fake's answers against lemlist's OpenAPI document.
 
-Every operation of ``client.campaigns`` (and ``client.get_campaign_leads``) is
-driven against a `FakeLemlistServer`, with every optional argument that changes
-what is sent. An aiohttp trace on the client's session records each request as
-it left the SDK (method, URL, headers, body); each is checked against
+Every operation of every resource of the client (and ``client.get_campaign_leads``),
+reads and writes, is driven against a `FakeLemlistServer`, with every optional
+argument that changes what is sent. An aiohttp trace on the client's session
+records each request as it left the SDK (method, URL, headers, body); each is checked against
 ``tests/data/lemlist-openapi-v2.json``, a verbatim copy of lemlist's document,
 with openapi-core (documented server, path and method; path, query and security
 parameters; JSON body), plus two checks of ``_contract``'s own: no undocumented
-query parameter, none sent twice. The fake is deterministic for reads, so each
-request is sent again with a plain session and the body the fake answers is
+query parameter, none sent twice. The fake is deterministic, so every request
+is sent again, in order, with a plain session to a twin fake (same seed, same
+state: writes give the same answers there), and the body the twin answers is
 checked against the operation's response schema for its status and content type.
 
 Where the document and lemlist's observed behaviour differ, the SDK and the fake
@@ -36,7 +37,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 import lemlist_async
-from lemlist_async import LemlistClient
+from lemlist_async import ImportStatus, LemlistClient, NewLead
 from lemlist_async.testing import FakeLemlistServer
 
 from ._contract import (
@@ -242,6 +243,128 @@ async def _unsubscribes_list(client: LemlistClient, fake: FakeLemlistServer) -> 
     return await client.unsubscribes.list(page_size=100).collect()
 
 
+# -- Writes: each against the fake's state, which the twin replays identically -----------
+
+
+def _lead_of(fake: FakeLemlistServer, campaign: int, index: int) -> str:
+    lead_id: str = fake.campaign_leads(fake.campaign_ids[campaign])[index]["_id"]
+    return lead_id
+
+
+async def _leads_add(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    await client.leads.add(
+        fake.campaign_ids[0],
+        email="new.lead@example.com",
+        first_name="New",
+        last_name="Lead",
+        company_name="Acme",
+        job_title="CTO",
+        linkedin_url="https://www.linkedin.com/in/new-lead",
+        picture="https://example.com/p.png",
+        phone="+33600000000",
+        company_domain="acme.example",
+        icebreaker="Hi",
+        timezone="Europe/Paris",
+        contact_owner=fake.team()["users"][0]["email"],
+        variables={"plan": "pro", "seats": 12},
+    )
+    return await client.leads.add(
+        fake.campaign_ids[1],
+        email="enriched.lead@example.com",
+        deduplicate=True,
+        find_email=True,
+        verify_email=True,
+        linkedin_enrichment=True,
+        find_phone=True,
+    )
+
+
+async def _leads_add_many(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    rows: list[NewLead | dict[str, str]] = [
+        NewLead(email="bulk.one@example.com"),
+        {"email": "bulk.two@example.com", "Plan": "x"},
+    ]
+    results = [result async for result in client.leads.add_many(fake.campaign_ids[2], rows)]
+    assert {result.status for result in results} == {ImportStatus.CREATED}, results
+    return results
+
+
+async def _leads_update(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    return await client.leads.update(
+        fake.campaign_ids[0],
+        _lead_of(fake, 0, 0),
+        first_name="Ada",
+        last_name="Lovelace",
+        company_name="Engines",
+        job_title="Analyst",
+        preferred_contact_method="email",
+    )
+
+
+async def _leads_remove(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    await client.leads.remove(fake.campaign_ids[0], _lead_of(fake, 0, 1))
+    await client.leads.remove(fake.campaign_ids[0], _lead_of(fake, 0, 2), hard=True)
+    return None
+
+
+async def _leads_pause(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    await client.leads.pause(_lead_of(fake, 1, 0))
+    return await client.leads.pause(_lead_of(fake, 1, 1), campaign_id=fake.campaign_ids[1])
+
+
+async def _leads_resume(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    return await client.leads.resume(_lead_of(fake, 1, 0))
+
+
+async def _leads_set_interested(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    email = fake.exported_leads(fake.campaign_ids[3])[0]["email"]
+    await client.leads.set_interested(email, True)
+    await client.leads.set_interested(_lead_of(fake, 3, 1), False)
+    await client.leads.set_interested(email, False, campaign_id=fake.campaign_ids[3])
+    return await client.leads.set_interested(
+        _lead_of(fake, 3, 2), True, campaign_id=fake.campaign_ids[3]
+    )
+
+
+async def _campaigns_start(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    return await client.campaigns.start(fake.campaign_ids[4])
+
+
+async def _campaigns_pause(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    return await client.campaigns.pause(fake.campaign_ids[4])
+
+
+async def _hooks_create(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    await client.hooks.create("https://hooks.example/all")
+    return await client.hooks.create(
+        "https://hooks.example/opened",
+        type="emailsOpened",
+        campaign_id=fake.campaign_ids[0],
+        is_first=True,
+        secret="s3cret",
+    )
+
+
+async def _hooks_delete(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    hook = await client.hooks.create("https://hooks.example/short-lived")
+    await client.hooks.delete(hook.id)
+    return None
+
+
+async def _unsubscribes_add(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    await client.unsubscribes.add("gone+tag@example.com")
+    return await client.unsubscribes.add("@competitor.example")
+
+
+async def _unsubscribes_add_many(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    return await client.unsubscribes.add_many(["a@example.com", "b@example.com", "+33611111111"])
+
+
+async def _unsubscribes_remove(client: LemlistClient, fake: FakeLemlistServer) -> object:
+    await client.unsubscribes.remove("gone+tag@example.com")
+    return None
+
+
 #: Every public operation of every resource of the client, by ``resource.method``,
 #: and the client's own shortcut.
 DRIVERS: Final[dict[str, Driver]] = {
@@ -262,6 +385,20 @@ DRIVERS: Final[dict[str, Driver]] = {
     "team.senders": _team_senders,
     "hooks.list": _hooks_list,
     "unsubscribes.list": _unsubscribes_list,
+    "leads.add": _leads_add,
+    "leads.add_many": _leads_add_many,
+    "leads.update": _leads_update,
+    "leads.remove": _leads_remove,
+    "leads.pause": _leads_pause,
+    "leads.resume": _leads_resume,
+    "leads.set_interested": _leads_set_interested,
+    "campaigns.start": _campaigns_start,
+    "campaigns.pause": _campaigns_pause,
+    "hooks.create": _hooks_create,
+    "hooks.delete": _hooks_delete,
+    "unsubscribes.add": _unsubscribes_add,
+    "unsubscribes.add_many": _unsubscribes_add_many,
+    "unsubscribes.remove": _unsubscribes_remove,
 }
 
 
@@ -271,18 +408,25 @@ async def exchanges(request: pytest.FixtureRequest) -> list[Exchange]:
     recorder = Recorder()
     # No rate limit, on either side: the answers sent again must be the ones the
     # SDK got, and rate limiting is not what this test is about.
+    config: dict[str, Any] = {
+        "seed": 10,
+        "campaigns": 6,
+        "campaigns_shape": request.param,
+        "rate_limit": None,
+    }
     async with (
-        FakeLemlistServer(
-            seed=10, campaigns=6, campaigns_shape=request.param, rate_limit=None
-        ) as fake,
+        FakeLemlistServer(**config) as fake,
         aiohttp.ClientSession(trace_configs=[recorder.config]) as session,
-    ):
-        async with LemlistClient(
+        LemlistClient(
             fake.api_key, base_url=fake.base_url, session=session, rate_limit=nullcontext()
-        ) as client:
-            for drive in DRIVERS.values():
-                await drive(client, fake)
-        return await replay(recorder.sent)
+        ) as client,
+    ):
+        for drive in DRIVERS.values():
+            await drive(client, fake)
+    # Writes change the fake: their answers are read again from a twin that
+    # receives the same requests in the same order.
+    async with FakeLemlistServer(**config) as twin:
+        return await replay(recorder.sent, URL(twin.base_url).origin())
 
 
 def _check_all(exchanges: list[Exchange], deviations: tuple[Deviation, ...] = DEVIATIONS) -> Any:

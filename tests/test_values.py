@@ -19,6 +19,7 @@ import pytest
 
 import lemlist_async
 import lemlist_async.redis
+import lemlist_async.testing
 from lemlist_async import (
     AmbiguousWriteError,
     APIConnectionError,
@@ -194,6 +195,59 @@ def _more_models() -> list[object]:
         converter.structure({"_id": "hoo_1", "targetUrl": "https://x", "type": "new"}, Webhook),
         converter.structure({"_id": "uns_1", "value": "a@b.c", "source": "api"}, Unsubscribe),
         UnsubscribeSource.BOUNCED,
+        *_write_values(),
+        *_testing_values(),
+    ]
+
+
+def _write_values() -> list[object]:
+    from lemlist_async import (
+        AmbiguousWriteError,
+        CampaignState,
+        ImportResult,
+        ImportStatus,
+        InvalidLeadError,
+        LeadDetails,
+        NewLead,
+    )
+
+    lead = NewLead(email="a@b.c", first_name="Ada", variables={"size": 50, "vip": True})
+    created = converter.structure({"_id": "lea_1", "email": "a@b.c"}, LeadDetails)
+    ambiguous = AmbiguousWriteError(
+        "the write may or may not have been applied", method="POST", url="/x", status=502
+    )
+    return [
+        lead,
+        converter.structure({"_id": "cam_1", "state": "running"}, CampaignState),
+        ImportStatus.AMBIGUOUS,
+        ImportResult(index=0, email="a@b.c", status=ImportStatus.CREATED, lead=created),
+        ImportResult(index=1, email="a@b.c", status=ImportStatus.AMBIGUOUS, error=ambiguous),
+        InvalidLeadError("lead 2: email must not be empty"),
+    ]
+
+
+def _testing_values() -> list[object]:
+    from lemlist_async.testing import Delivery, RecordedRequest
+
+    return [
+        Delivery(
+            hook_id="hoo_1", url="http://127.0.0.1:1/h", event_type="paused", activity_id="a"
+        ),
+        Delivery(
+            hook_id="hoo_2", url="https://x", event_type="t", activity_id="b", error="refused"
+        ),
+        RecordedRequest(
+            time=1.5,
+            method="POST",
+            path="/api/hooks",
+            raw_path="/api/hooks",
+            query={"isFirst": "true"},
+            status=200,
+            campaign_id=None,
+            authenticated=True,
+            json={"targetUrl": "http://127.0.0.1:1/h"},
+            applied=True,
+        ),
     ]
 
 
@@ -202,7 +256,7 @@ SAMPLES = _samples()
 
 def _value_types() -> set[type]:
     found: set[type] = set()
-    for module in (lemlist_async, lemlist_async.redis):
+    for module in (lemlist_async, lemlist_async.redis, lemlist_async.testing):
         for name in module.__all__:
             obj = getattr(module, name)
             if not isinstance(obj, type):

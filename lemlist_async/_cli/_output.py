@@ -198,12 +198,15 @@ class RecordSink:
         output: ``--output``'s value; None or ``-`` for stdout.
         console: Where the ``.partial`` message goes.
         noun: What a record is, in that message (``lead``, ``campaign``).
+        kept: What follows the noun there: ``the 3 leads fetched are in ...``.
 
     Raises:
         UsageError: ``output`` is a directory, or cannot be created.
     """
 
-    def __init__(self, output: str | None, console: Console, *, noun: str) -> None:
+    def __init__(
+        self, output: str | None, console: Console, *, noun: str, kept: str = "fetched"
+    ) -> None:
         self.to_stdout = output in (None, "-")
         if self.to_stdout and isinstance(sys.stdout, io.TextIOWrapper):
             sys.stdout.reconfigure(encoding="utf-8")
@@ -213,6 +216,7 @@ class RecordSink:
         self.count = 0
         self._console = console
         self._noun = noun
+        self._kept = kept
         self._done = self.file is None
 
     def progress_wanted(self) -> bool:
@@ -254,5 +258,5 @@ class RecordSink:
         verb = "is" if self.count == 1 else "are"
         self._console.line(
             f"{PROG}: {self.file.path!r} was not written; the "
-            f"{plural(self.count, self._noun)} fetched {verb} in {partial!r}"
+            f"{plural(self.count, self._noun)} {self._kept} {verb} in {partial!r}"
         )

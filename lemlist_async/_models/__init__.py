@@ -19,12 +19,14 @@ from .campaigns import (
     CampaignCreator,
     CampaignReport,
     CampaignSender,
+    CampaignState,
     CampaignStats,
     CampaignStatsBatch,
     CampaignStatus,
     StepStats,
 )
 from .hooks import Webhook
+from .imports import ImportResult, ImportStatus, NewLead
 from .leads import (
     EmailStatus,
     ExportedLead,
@@ -59,6 +61,7 @@ __all__ = [
     "CampaignOfSender",
     "CampaignReport",
     "CampaignSender",
+    "CampaignState",
     "CampaignStats",
     "CampaignStatsBatch",
     "CampaignStatus",
@@ -66,6 +69,8 @@ __all__ = [
     "EmailStatus",
     "ExportedLead",
     "Extra",
+    "ImportResult",
+    "ImportStatus",
     "InvitedUser",
     "Lead",
     "LeadCampaign",
@@ -73,6 +78,7 @@ __all__ = [
     "LeadEnrichment",
     "LeadInCampaign",
     "LeadState",
+    "NewLead",
     "OpenStrEnum",
     "RemainingCredits",
     "Sender",

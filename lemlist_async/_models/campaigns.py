@@ -22,6 +22,7 @@ __all__ = [
     "CampaignCreator",
     "CampaignReport",
     "CampaignSender",
+    "CampaignState",
     "CampaignStats",
     "CampaignStatsBatch",
     "CampaignStatus",
@@ -92,6 +93,22 @@ class Campaign:
     errors: tuple[str, ...] | None = None
     creator: CampaignCreator | None = None
     senders: tuple[CampaignSender, ...] | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen
+class CampaignState:
+    """What Start and Pause Campaign answer: the campaign and the state it is now in.
+
+    https://developer.lemlist.com/api-reference/endpoints/campaigns/start-campaign
+
+    Attributes:
+        id: The campaign's id (``_id``).
+        state: ``running`` after a start, ``paused`` after a pause.
+    """
+
+    id: str = attrs.field(metadata=wire("_id"))
+    state: CampaignStatus | None = None
     extra: Mapping[str, Any] = extra_field()
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 
+from lemlist_async._constants import RECONCILE_SENDS, RECONCILE_SETTLE
+from lemlist_async._errors import AmbiguousWriteError, LemlistError
 from lemlist_async._pagination import Page, Pager, PageRule
 from lemlist_async._request import Request
 
@@ -17,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["Resource"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("lemlist_async")
 
 
 class Resource:
@@ -33,8 +39,47 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._client!r}>"
 
+    def _reconcile(self, value: bool | None, default: bool) -> bool:
+        return self._client._reconcile(value, default)
+
     async def _send(self, request: Request[T]) -> T:
         return await self._client._send(request)
+
+    async def _create(
+        self, request: Request[T], *, reconcile: bool, find: Callable[[], Awaitable[T | None]]
+    ) -> tuple[T, bool]:
+        """Send a create that may duplicate; after an ambiguous attempt, reconcile.
+
+        Without ``reconcile`` the ``AmbiguousWriteError`` propagates. With it,
+        ``find`` looks for what the attempt may have made: found, it is the
+        result; proven absent, the create is sent once more (``RECONCILE_SENDS``
+        sends at most). A look-up that fails leaves the outcome unknown, so the
+        ``AmbiguousWriteError`` propagates, with the look-up's failure as context.
+
+        Returns:
+            The result, and whether it was found by a look-up.
+        """
+        shown = f"{request.method} {request.template or request.path}"
+        sends = 0
+        while True:
+            sends += 1
+            try:
+                return await self._send(request), False
+            except AmbiguousWriteError as error:
+                if not reconcile or sends >= RECONCILE_SENDS:
+                    raise
+                if error.status is None:
+                    # No answer: lemlist may still be applying the attempt, and a
+                    # look-up made too early would miss it, then create it twice.
+                    await asyncio.sleep(RECONCILE_SETTLE)
+                try:
+                    found = await find()
+                except LemlistError:
+                    raise error  # noqa: B904 (the look-up's failure is the context)
+                if found is not None:
+                    logger.info("%s may have failed: found by a look-up, not sent again", shown)
+                    return found, True
+                logger.info("%s may have failed: a look-up found nothing, sent once more", shown)
 
     def _stream(
         self, request: Request[Any]

@@ -1,4 +1,4 @@
-"""``client.campaigns``: every read of lemlist's campaigns.
+"""``client.campaigns``: every read of lemlist's campaigns, and starting and pausing one.
 
 https://developer.lemlist.com/api-reference/endpoints/campaigns
 """
@@ -27,6 +27,7 @@ from lemlist_async._errors import LemlistError, ResponseValidationError
 from lemlist_async._models import (
     Campaign,
     CampaignReport,
+    CampaignState,
     CampaignStats,
     CampaignStatsBatch,
     CampaignStatus,
@@ -120,6 +121,58 @@ class Campaigns(Resource):
             method="GET", path="/campaigns", into=builtins.list[Campaign], query=query
         )
         return self._paginate(request, rule, prefetch=width)
+
+    async def start(self, campaign_id: str) -> CampaignState:
+        """Start (or resume) a campaign.
+
+        ``POST /campaigns/{campaignId}/start``
+        https://developer.lemlist.com/api-reference/endpoints/campaigns/start-campaign
+
+        A target state: sending it again changes nothing, so it is retried like a read.
+
+        Args:
+            campaign_id: The campaign's id.
+
+        Returns:
+            The campaign's id and its state (``running``).
+
+        Raises:
+            ValueError, TypeError: A bad id; nothing was sent.
+            NotFoundError: No such campaign ("Campaign not found").
+            LemlistError: Any other failure, as for every call.
+        """
+        segment = path_segment(campaign_id, "campaign_id")
+        return await self._send(
+            Request[CampaignState](
+                method="POST", path=f"/campaigns/{segment}/start", into=CampaignState
+            )
+        )
+
+    async def pause(self, campaign_id: str) -> CampaignState:
+        """Pause a campaign.
+
+        ``POST /campaigns/{campaignId}/pause``
+        https://developer.lemlist.com/api-reference/endpoints/campaigns/pause-campaign
+
+        A target state: sending it again changes nothing, so it is retried like a read.
+
+        Args:
+            campaign_id: The campaign's id.
+
+        Returns:
+            The campaign's id and its state (``paused``).
+
+        Raises:
+            ValueError, TypeError: A bad id; nothing was sent.
+            NotFoundError: No such campaign ("Campaign not found").
+            LemlistError: Any other failure, as for every call.
+        """
+        segment = path_segment(campaign_id, "campaign_id")
+        return await self._send(
+            Request[CampaignState](
+                method="POST", path=f"/campaigns/{segment}/pause", into=CampaignState
+            )
+        )
 
     async def get(self, campaign_id: str) -> Campaign:
         """One campaign.

@@ -4,7 +4,13 @@
 seeded team, campaigns and leads: campaigns (listed and one by one), their
 leads, their export (CSV or JSON), stats, batch stats, reports, leads by email
 or id, the activity feed, the team, its credits, senders and webhooks, and the
-unsubscribed variables.
+unsubscribed variables. It takes lemlist's writes too, and the reads show
+them: leads created, updated, unsubscribed or removed, paused and resumed,
+marked interested or not; campaigns started and paused; webhooks added and
+deleted; variables unsubscribed and re-subscribed. Its webhooks get their
+events: the activities of those writes, and those a test emits
+(`FakeLemlistServer.emit_activity`), POSTed to loopback targets and recorded
+as `Delivery` values.
 Basic auth, text/plain errors, and the rate limit of 20 requests per 2 seconds
 with lemlist's headers apply to every route.
 It records every request and can inject faults. Its clock is the event loop's,
@@ -41,6 +47,6 @@ A plain aiohttp client authenticates with::
 
 from __future__ import annotations
 
-from ._server import DROPPED_STATUS, FakeLemlistServer, RecordedRequest, WindowMode
+from ._server import DROPPED_STATUS, Delivery, FakeLemlistServer, RecordedRequest, WindowMode
 
-__all__ = ["DROPPED_STATUS", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
+__all__ = ["DROPPED_STATUS", "Delivery", "FakeLemlistServer", "RecordedRequest", "WindowMode"]

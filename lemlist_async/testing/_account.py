@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from ._generate import _COMPANIES, _FIRST_NAMES, _LAST_NAMES, TEAM_CREATED_AT, derived_rng, new_id
-from ._lemlist import UNSUBSCRIBE_SOURCES
+from ._lemlist import API_SOURCE, UNSUBSCRIBE_SOURCES
 from ._wire import iso_z
 
 if TYPE_CHECKING:
@@ -45,7 +45,9 @@ class Account:
         self._hook_range = hooks
         self._unsubscribe_count = unsubscribes
         self._hooks: list[dict[str, Any]] | None = None
+        self._secrets: dict[str, str] = {}  # hook id -> secret, never answered
         self._unsubscribes: list[dict[str, Any]] | None = None
+        self._unsubscribed: dict[str, dict[str, Any]] = {}  # value -> its record
 
     def credits(self) -> dict[str, Any]:
         """Get Team Credits' body: the remaining credits, in total and by kind."""
@@ -70,10 +72,35 @@ class Account:
         }
 
     def hooks(self) -> list[dict[str, Any]]:
-        """The team's webhooks, oldest first (a copy of each)."""
+        """The team's webhooks, oldest first (a copy of each, never with its secret)."""
+        return [dict(hook) for hook in self._all_hooks()]
+
+    def add_hook(self, hook_id: str, hook: dict[str, Any], secret: str | None) -> dict[str, Any]:
+        """Add a webhook (``hook`` without ``_id``), newest; return a copy of it."""
+        stored = {"_id": hook_id, **hook}
+        self._all_hooks().append(stored)
+        if secret:
+            self._secrets[hook_id] = secret
+        return dict(stored)
+
+    def delete_hook(self, hook_id: str) -> dict[str, Any] | None:
+        """Delete a webhook and return it, or ``None`` if there is none of that id."""
+        hooks = self._all_hooks()
+        for index, hook in enumerate(hooks):
+            if hook["_id"] == hook_id:
+                del hooks[index]
+                self._secrets.pop(hook_id, None)
+                return hook
+        return None
+
+    def hook_targets(self) -> list[tuple[dict[str, Any], str | None]]:
+        """Every webhook, oldest first, with its secret: what a delivery needs."""
+        return [(dict(hook), self._secrets.get(hook["_id"])) for hook in self._all_hooks()]
+
+    def _all_hooks(self) -> list[dict[str, Any]]:
         if self._hooks is None:
             self._hooks = self._draw_hooks()
-        return [dict(hook) for hook in self._hooks]
+        return self._hooks
 
     def senders(self, state: str | None) -> list[dict[str, Any]]:
         """Get Team Senders' body: each user who sends for a campaign (of ``state``)."""
@@ -93,7 +120,40 @@ class Account:
         """The unsubscribed variables, oldest first (built once)."""
         if self._unsubscribes is None:
             self._unsubscribes = self._draw_unsubscribes()
+            self._unsubscribed = {item["value"]: item for item in self._unsubscribes}
         return self._unsubscribes
+
+    def unsubscribed(self, value: str) -> dict[str, Any] | None:
+        """The record of an unsubscribed ``value`` (exact match), if any."""
+        self.unsubscribes()
+        return self._unsubscribed.get(value)
+
+    def unsubscribe(self, unsubscribe_id: str, value: str, created_at: str) -> dict[str, Any]:
+        """Add ``value``, newest, with source ``api``, and return its record.
+
+        The caller checks first that it is not unsubscribed already.
+        """
+        items = self.unsubscribes()
+        item = {
+            "_id": unsubscribe_id,
+            "value": value,
+            "source": API_SOURCE,
+            "createdAt": created_at,
+        }
+        items.append(item)
+        self._unsubscribed[value] = item
+        return item
+
+    def resubscribe(self, value: str) -> None:
+        """Remove ``value`` from the list (the caller checks that it is there)."""
+        item = self._unsubscribed.pop(value)
+        self.unsubscribes().remove(item)
+
+    def latest(self) -> str | None:
+        """The newest ``createdAt`` of the webhooks and unsubscribed variables."""
+        dates = [hook["createdAt"] for hook in self._all_hooks()]
+        dates += [item["createdAt"] for item in self.unsubscribes()]
+        return max(dates, default=None)
 
     def team_body(self, *, with_users: bool) -> dict[str, Any]:
         """Get Team's body: the team, its hooks and Slack webhook (and users with v2)."""
@@ -158,7 +218,7 @@ class Account:
 def in_state(campaign: Campaign, state: str) -> bool:
     """Whether a campaign is in a ``status`` filter's state (``errors``: it has errors)."""
     details = campaign.details
-    return details.has_error if state == "errors" else details.status == state
+    return details.has_error if state == "errors" else campaign.status == state
 
 
 def _sending(campaign: Campaign) -> dict[str, Any]:
@@ -169,7 +229,7 @@ def _sending(campaign: Campaign) -> dict[str, Any]:
     return {
         "_id": campaign.id,
         "name": details.name,
-        "status": details.status,
+        "status": campaign.status,
         "sendingChannels": list(channels),
     }
 

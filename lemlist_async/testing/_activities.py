@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -85,7 +85,8 @@ class Activities:
         # (epoch ms, sequence, activity), oldest first; the sequence breaks ties.
         self._items: list[tuple[int, int, dict[str, Any]]] | None = None
         self._leads: list[LeadRecord] = []
-        self._seen: set[tuple[str, str]] = set()  # (leadId, type) already in the feed
+        # (leadId or campaignId, type) already in the feed
+        self._seen: set[tuple[str, str]] = set()
 
     def newest_first(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The activities that pass ``filters``, newest first (ties: the last added first)."""
@@ -112,6 +113,53 @@ class Activities:
             bisect.insort(items, (millis, len(items), activity), key=lambda item: item[:2])
             added.append(activity)
         return added
+
+    def record(
+        self,
+        kind: str,
+        millis: int,
+        *,
+        lead: LeadRecord | None = None,
+        campaign: Campaign | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Record one activity of type ``kind`` at ``millis`` (epoch ms) and return it.
+
+        With ``lead``, a lead activity like the seeded ones (its campaign, sender
+        and fields); else, with ``campaign``, a campaign activity (``_id, type,
+        isFirst, createdAt, bot, teamId, campaignId, campaignName, sequenceId``);
+        else a team activity (``_id, type, createdAt, teamId``). ``fields`` are
+        added last and win.
+        """
+        items = self._all()
+        activity: dict[str, Any]
+        if lead is not None:
+            activity = self._lead_activity(lead, kind, millis)
+        else:
+            activity = {"_id": new_id(self._rng, "act_"), "type": kind}
+            if campaign is not None:
+                key = (campaign.id, kind)
+                activity["isFirst"] = key not in self._seen
+                self._seen.add(key)
+            activity.update({"createdAt": iso_ms(millis), "teamId": self._store.team.id})
+            if campaign is not None:
+                details = campaign.details
+                activity.update(
+                    {
+                        "bot": False,
+                        "campaignId": campaign.id,
+                        "campaignName": details.name,
+                        "sequenceId": details.sequence_id,
+                    }
+                )
+        activity.update(fields or {})
+        bisect.insort(items, (millis, len(items), activity), key=lambda item: item[:2])
+        return activity
+
+    def latest_ms(self) -> int | None:
+        """The date of the newest activity (epoch ms), ``None`` for an empty feed."""
+        items = self._all()
+        return items[-1][0] if items else None
 
     def _all(self) -> list[tuple[int, int, dict[str, Any]]]:
         if self._items is None:
@@ -206,7 +254,7 @@ class Activities:
             }
         )
         for name in campaign.variables:  # "Plus all custom variables from your lead"
-            activity.setdefault(name, row[name])
+            activity.setdefault(name, row.get(name, ""))
         return activity
 
     def _company_activity(self, millis: int) -> dict[str, Any]:

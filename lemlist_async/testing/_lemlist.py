@@ -179,3 +179,90 @@ SENDER_STATES: Final = CAMPAIGN_STATUSES
 UNSUBSCRIBES_LIMIT_DEFAULT: Final = 100
 UNSUBSCRIBES_LIMIT_MAX: Final = 100
 UNSUBSCRIBE_SOURCES: Final = ("api", "bounced", "lead", "user", "abuse")
+
+# -- Writes on leads ----------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/leads/create-lead-in-campaign ,
+# .../update-lead-in-a-campaign , .../delete-or-unsubscribe-lead , .../pause-lead ,
+# .../resume-paused-lead , .../mark-lead-as-interested (and the campaign variants).
+#: The documented permanent 500 of Update Lead in a Campaign.
+LEAD_IN_GRAVEYARD_BODY: Final = "Lead in graveyard"
+#: lemlist does not document what a second lead with the same email answers: the fake's words.
+LEAD_IN_CAMPAIGN_BODY: Final = "Lead already in the campaign"
+#: ``deduplicate=true`` "Will not insert the lead if email address already exists": the
+#: fake's words for that refusal.
+LEAD_IN_OTHER_CAMPAIGN_BODY: Final = "Lead already exists in another campaign"
+#: The fake's words for a write body that is not a JSON object.
+BODY_NOT_OBJECT_BODY: Final = "Bad params (the body must be a JSON object)"
+#: Delete or Unsubscribe Lead: "Use 'remove' to force delete. Otherwise it will just
+#: unsubscribe the lead from the campaign."
+REMOVE_ACTION: Final = "remove"
+#: Create Lead in Campaign's query booleans, all "Default: false".
+CREATE_LEAD_FLAGS: Final = (
+    "deduplicate",
+    "linkedinEnrichment",
+    "findEmail",
+    "verifyEmail",
+    "findPhone",
+)
+#: Create Lead in Campaign's documented body fields; any other key is a custom variable.
+LEAD_FIELDS: Final = (
+    "email", "firstName", "lastName", "companyName", "jobTitle", "linkedinUrl", "picture",
+    "phone", "companyDomain", "icebreaker", "timezone", "contactOwner",
+)  # fmt: skip
+#: Update Lead in a Campaign's field that is not a profile field.
+PREFERRED_CONTACT_METHOD: Final = "preferredContactMethod"
+#: Update Lead in a Campaign's ``leadUrl``, as the spec's example writes it:
+#: ``https://api.lemlist.com/api/leads/alex.doe%40example.com``.
+LEAD_URL_ROOT: Final = "https://api.lemlist.com/api/leads/"
+
+# -- Campaign start and pause -------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/campaigns/start-campaign and
+# .../pause-campaign : 200 ``{_id, state}``, "running" or "paused".
+CAMPAIGN_RUNNING: Final = "running"
+CAMPAIGN_PAUSED: Final = "paused"
+
+# -- Webhooks -----------------------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/webhooks/add-webhook and
+# .../delete-webhook : 404 "Webhook not found"; ``targetUrl`` required, ``type`` one of
+# the Webhook schema's enum (omitted: every event), ``secret`` "never returned by GET".
+HOOK_NOT_FOUND_BODY: Final = "Webhook not found"
+HOOK_TYPES: Final = frozenset(
+    {
+        "contacted", "hooked", "attracted", "warmed", "interested", "notInterested",
+        "emailsSent", "emailsOpened", "emailsClicked", "emailsReplied", "emailsBounced",
+        "emailsFailed", "emailsInterested", "emailsNotInterested", "emailsUnsubscribed",
+        "linkedinSent", "linkedinOpened", "linkedinReplied", "linkedinInterested",
+        "linkedinNotInterested", "linkedinSendFailed", "linkedinVisitDone",
+        "linkedinVisitFailed", "linkedinFollowDone", "linkedinFollowFailed",
+        "linkedinFollowSkipped", "linkedinInviteDone", "linkedinInviteFailed",
+        "linkedinInviteAccepted", "linkedinEndorseDone", "linkedinEndorseFailed",
+        "linkedinEndorseSkipped", "linkedinVoiceNoteDone", "linkedinVoiceNoteFailed",
+        "linkedinLikeLastPostDone", "linkedinLikeLastPostNoPost", "linkedinLikeLastPostFailed",
+        "linkedinWithdrawInvitationDone", "linkedinWithdrawInvitationFailed",
+        "whatsappMessageSent", "whatsappMessageDelivered", "whatsappMessageOpened",
+        "whatsappReplied", "whatsappMessageFailed", "smsSent", "smsDelivered", "smsReplied",
+        "smsFailed", "aircallCreated", "aircallEnded", "aircallDone", "aircallInterested",
+        "aircallNotInterested", "apiDone", "apiInterested", "apiNotInterested", "apiFailed",
+        "manualInterested", "manualNotInterested", "paused", "resumed", "stopped",
+        "campaignComplete", "customDomainErrors", "connectionIssue", "sendLimitReached",
+        "lemwarmPaused", "annotated", "enrichmentDone", "enrichmentError",
+        "callRecordingDone", "callTranscriptDone", "inboxLabelUpdated", "signalRegistered",
+        "deliverabilityAlertTriggered",
+    }
+)  # fmt: skip
+
+# -- Unsubscribes (writes) ----------------------------------------------------------------
+# https://developer.lemlist.com/api-reference/endpoints/unsubscribes/unsubscribe-variable ,
+# .../bulk-unsubscribe-variables , .../re-subscribe-variable : the bodies are the spec's
+# examples; the two 200 bodies are JSON strings.
+NO_VALUE_BODY: Final = "No value"
+UNSUBSCRIBE_BULK_MAX: Final = 10_000
+UNSUBSCRIBE_BULK_TOO_MANY_BODY: Final = "Maximum 10000 values allowed"
+VARIABLES_UNSUBSCRIBED: Final = "Variables unsubscribed"
+VARIABLE_SUBSCRIBED: Final = "Variable subscribed"
+VARIABLE_NOT_FOUND_BODY: Final = "Variable not found in unsubscribe list"
+VARIABLE_PROTECTED_BODY: Final = "Variable is protected and cannot be re-subscribed"
+#: "Variables with a protected source (LEAD or ABUSE) cannot be re-subscribed."
+PROTECTED_SOURCES: Final = frozenset({"lead", "abuse"})
+#: The source of a variable unsubscribed through the API.
+API_SOURCE: Final = "api"

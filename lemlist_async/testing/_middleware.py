@@ -3,7 +3,8 @@
 For each request, in order: the arrival is timed; a missing or wrong key gets 401
 (not rate limited); the request counts against the key's rate limit; a queued
 fault answers it; past the limit it gets 429; otherwise the route's handler
-answers. The request is then recorded. Right before the answer's headers go out
+answers, and for a write a fault "after apply" may then replace that answer
+(the write stays applied). The request is then recorded. Right before the answer's headers go out
 (aiohttp's ``on_response_prepare`` signal, so streamed answers get it too), the
 rate-limit headers are added, the injected latency is slept, and a dropped
 connection is closed.
@@ -29,10 +30,12 @@ from ._lemlist import AUTH_FAILED_BODY, TOO_MANY_REQUESTS_BODY
 from ._limits import Limiter, Verdict
 from ._wire import format_seconds, js_date_string, reason, text_response
 
-__all__ = ["DROPPED_STATUS", "Fault", "Gate", "RecordedRequest"]
+__all__ = ["DROPPED_STATUS", "Fault", "Gate", "RecordedRequest", "mark_applied"]
 
 #: `RecordedRequest.status` of a request whose connection was dropped unanswered.
 DROPPED_STATUS: Final = 0
+#: Methods that never write: a fault "after apply" waits for another request.
+_READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -56,6 +59,10 @@ class RecordedRequest:
             authenticated requests count against the rate limit.
         json: The request body decoded as JSON, or ``None`` when there is no
             body or it is not JSON.
+        applied: Whether a write route carried the request out (its change, if
+            any, is in the fake's data), whether or not its answer was then
+            replaced by a fault (`FakeLemlistServer.fail_after_apply`). False
+            for reads and for refused writes.
     """
 
     time: float
@@ -67,6 +74,7 @@ class RecordedRequest:
     campaign_id: str | None
     authenticated: bool
     json: Any = None
+    applied: bool = False
 
 
 @attrs.frozen
@@ -116,6 +124,12 @@ class _Plan:
 
 
 _PLAN: Final = web.RequestKey("lemlist_fake_plan", _Plan)
+_APPLIED: Final = web.RequestKey("lemlist_fake_applied", bool)
+
+
+def mark_applied(request: web.Request) -> None:
+    """Say that a write route carried ``request`` out (see `RecordedRequest.applied`)."""
+    request[_APPLIED] = True
 
 
 class Gate:
@@ -123,6 +137,9 @@ class Gate:
 
     Attributes:
         faults: Queued faults, consumed one per authenticated request.
+        after_apply: Queued faults that replace the answer of a write once its
+            handler ran, consumed one per admitted request whose method is not
+            GET, HEAD or OPTIONS.
         latency: Seconds added to every answer (the server validates it).
         jitter: Upper bound of an extra uniform random delay per answer.
     """
@@ -145,8 +162,16 @@ class Gate:
         self._jitter_rng = random.Random(jitter_seed)  # noqa: S311 (reproducible, not secret)
         self._record = record
         self.faults: collections.deque[Fault] = collections.deque()
+        self.after_apply: collections.deque[Fault] = collections.deque()
+        self._every: tuple[int, Fault] | None = None
+        self._writes = 0
         self.latency = 0.0
         self.jitter = 0.0
+
+    def fail_every(self, every: int | None, fault: Fault) -> None:
+        """Replace the answer of every ``every``-th write from now on (``None``: stop)."""
+        self._every = None if every is None else (every, fault)
+        self._writes = 0
 
     def install(self, app: web.Application) -> None:
         """Put the gate in front of every route of ``app``."""
@@ -184,6 +209,10 @@ class Gate:
                 response = text_response(429, TOO_MANY_REQUESTS_BODY, retry_after)
             else:
                 response = await _call(handler, request)
+                lost = self._after_apply(request.method)
+                if lost is not None and not response.prepared:
+                    plan.drop = lost.drop
+                    response = lost.response()
         self._record(
             RecordedRequest(
                 time=arrival,
@@ -195,9 +224,26 @@ class Gate:
                 campaign_id=request.match_info.get("campaignId"),
                 authenticated=authenticated,
                 json=await _json_body(request),
+                applied=request.get(_APPLIED, False),
             )
         )
         return response
+
+    def _after_apply(self, method: str) -> Fault | None:
+        """The fault that replaces a handled request's answer, if any.
+
+        Only requests that may write count: each one takes the next queued
+        fault, else every ``every``-th one (counted from `fail_every`) gets
+        that fault.
+        """
+        if method in _READ_METHODS:
+            return None
+        self._writes += 1
+        if self.after_apply:
+            return self.after_apply.popleft()
+        if self._every is not None and self._writes % self._every[0] == 0:
+            return self._every[1]
+        return None
 
     async def _on_response_prepare(
         self, request: web.Request, response: web.StreamResponse

@@ -16,6 +16,7 @@ the activity feed from it, and a lead's ``updatedAt`` is its last event.
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ._generate import derived_rng, draw_profile
+from ._lemlist import PREFERRED_CONTACT_METHOD
 from ._wire import iso_z
 
 if TYPE_CHECKING:
@@ -78,6 +80,27 @@ _VARIABLE_FIELDS: Final = (
     "linkedinUrl", "phone", "picture", "timezone", "icebreaker",
 )  # fmt: skip
 _SOURCES: Final = ("api", "csv", "manually", "api")
+#: The profile fields of the write routes' lead object, in the spec example's order.
+_OBJECT_FIELDS: Final = (
+    "firstName",
+    "lastName",
+    "companyName",
+    "jobTitle",
+    "companyDomain",
+    "email",
+)
+#: The lead object's own keys: a custom variable of the same name never replaces one.
+_OBJECT_KEYS: Final = frozenset(
+    {
+        *_OBJECT_FIELDS,
+        PREFERRED_CONTACT_METHOD,
+        "_id",
+        "isPaused",
+        "campaignId",
+        "contactId",
+        "emailStatus",
+    }
+)
 
 
 def draw_people(seed: int) -> tuple[dict[str, str], ...]:
@@ -120,7 +143,11 @@ def iso_ms(millis: int) -> str:
 
 @attrs.frozen
 class LeadRecord:
-    """One lead of one campaign: where it is, what Get Campaign Leads and the export say."""
+    """One lead of one campaign: where it is, what Get Campaign Leads and the export say.
+
+    ``row`` is the lead's export row when the record was made; a write makes a
+    new record (see `LeadDirectory.replace`).
+    """
 
     campaign: Campaign
     position: int
@@ -130,6 +157,22 @@ class LeadRecord:
     @property
     def state(self) -> str:
         return str(self.row["lastState"])
+
+    @property
+    def id(self) -> str:
+        return str(self.row["_id"])
+
+    @property
+    def email(self) -> str:
+        return str(self.row.get("email", ""))
+
+    @property
+    def is_paused(self) -> bool:
+        return self.campaign.is_paused(self.position, self.state)
+
+    @property
+    def contact_id(self) -> str:
+        return str(self.lead.get("contactId", ""))
 
     def history(self) -> list[tuple[str, int]]:
         """(activity type, epoch ms) of the lead's events, oldest first."""
@@ -149,7 +192,10 @@ class LeadRecord:
         return events
 
     def updated_at(self) -> str:
-        """The lead's last event, or its campaign's creation when it has none."""
+        """The lead's last write, else its last event, else its campaign's creation."""
+        written = self.campaign.updated_at(self.position)
+        if written is not None:
+            return written
         events = self.history()
         return iso_ms(events[-1][1]) if events else self.campaign.details.created_at
 
@@ -166,39 +212,71 @@ class LeadRecord:
         row = self.row
         details = self.campaign.details
         variables = {name: row[name] for name in _VARIABLE_FIELDS if row.get(name)}
-        variables.update((name, row[name]) for name in self.campaign.variables)
+        variables.update((name, row.get(name, "")) for name in self.campaign.variables)
         sender = self.sender()
         sending_user: dict[str, str] = {}
         if sender is not None and self.state not in _NOT_LAUNCHED:
             sending_user = dict(zip(("id", "email", "sendUserMailboxId"), sender, strict=True))
+        by_api = self.campaign.by_api(self.position)
         return {
             "_id": row["_id"],
             "updatedAt": self.updated_at(),
-            "isPaused": self.state == "paused",
+            "isPaused": self.is_paused,
             "state": self.state,
             "status": row["status"],
             "personalized": False,
-            "source": _SOURCES[self.position % len(_SOURCES)],
+            "source": "api" if by_api else _SOURCES[self.position % len(_SOURCES)],
             "variables": variables,
-            "contactId": str(self.lead.get("contactId", "")),
-            "enrichment": {"emailStatus": row["emailStatus"]},
-            "campaign": {"id": self.campaign.id, "name": details.name, "status": details.status},
+            "contactId": self.contact_id,
+            "enrichment": {"emailStatus": row["emailStatus"]} if row["emailStatus"] else {},
+            "campaign": {
+                "id": self.campaign.id,
+                "name": details.name,
+                "status": self.campaign.status,
+            },
             "sendingUser": sending_user,
         }
 
     def summary(self) -> dict[str, Any]:
-        """Get Lead by Email or ID's object."""
+        """Get Lead by Email or ID's object (an unknown email or status left out)."""
         row = self.row
-        body = {name: row[name] for name in _VARIABLE_FIELDS[:6]}
+        body = {name: row[name] for name in _VARIABLE_FIELDS[:6] if name != "email" or row[name]}
         body.update(
             {
                 "_id": row["_id"],
-                "isPaused": self.state == "paused",
+                "isPaused": self.is_paused,
                 "campaignId": self.campaign.id,
-                "contactId": str(self.lead.get("contactId", "")),
-                "emailStatus": row["emailStatus"],
+                "contactId": self.contact_id,
             }
         )
+        if row["emailStatus"]:
+            body["emailStatus"] = row["emailStatus"]
+        return body
+
+    def lead_object(self) -> dict[str, Any]:
+        """The lead object the write routes answer (the spec's items of Pause Lead,
+        Delete or Unsubscribe Lead...): the known profile fields, the preferred
+        contact method, the non-empty custom variables (strings all), then ``_id``,
+        ``isPaused``, ``campaignId``, ``contactId`` and ``emailStatus``."""
+        row = self.row
+        body: dict[str, Any] = {name: row[name] for name in _OBJECT_FIELDS if row.get(name)}
+        method = self.campaign.written(self.position).get(PREFERRED_CONTACT_METHOD)
+        if method:
+            body[PREFERRED_CONTACT_METHOD] = method
+        for name in self.campaign.variables:
+            value = row.get(name)
+            if value and name not in _OBJECT_KEYS:
+                body[name] = str(value)
+        body.update(
+            {
+                "_id": row["_id"],
+                "isPaused": self.is_paused,
+                "campaignId": self.campaign.id,
+                "contactId": self.contact_id,
+            }
+        )
+        if row["emailStatus"]:
+            body["emailStatus"] = row["emailStatus"]
         return body
 
 
@@ -206,21 +284,31 @@ class LeadDirectory:
     """Every lead of every campaign by email and by ``_id``, built on first lookup.
 
     The first lookup reads every campaign's leads; `clear` forgets the index
-    when a campaign is added or replaced.
+    when a campaign is added or replaced; `replace` follows a write on one lead.
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._by_email: dict[str, list[LeadRecord]] | None = None
         self._by_id: dict[str, LeadRecord] = {}
+        self._folded: dict[str, set[str]] = {}  # casefolded email -> the exact emails
 
     def clear(self) -> None:
         self._by_email = None
         self._by_id = {}
+        self._folded = {}
 
     def by_email(self, email: str) -> list[LeadRecord]:
         """The lead in each campaign that has ``email`` (exact match), oldest campaign first."""
         return list(self._index().get(email, ()))
+
+    def by_email_folded(self, email: str) -> list[LeadRecord]:
+        """The leads whose email is ``email`` but for case, oldest campaign first."""
+        index = self._index()
+        found = [
+            record for exact in self._folded.get(email.casefold(), ()) for record in index[exact]
+        ]
+        return sorted(found, key=_order)
 
     def by_id(self, lead_id: str) -> LeadRecord | None:
         self._index()
@@ -236,6 +324,27 @@ class LeadDirectory:
         """Emails of leads in two campaigns or more, in order of first appearance."""
         return [email for email, records in self._index().items() if len(records) > 1]
 
+    def replace(self, old: LeadRecord | None, new: LeadRecord | None) -> None:
+        """Follow a write: ``old`` (``None``: a new lead) becomes ``new`` (``None``: removed)."""
+        if self._by_email is None:  # not built yet: it will be built from the new state
+            return
+        if old is not None:
+            records = self._by_email.get(old.email, [])
+            records[:] = [r for r in records if not _same(r, old)]
+            if not records:
+                self._by_email.pop(old.email, None)
+                self._folded.get(old.email.casefold(), set()).discard(old.email)
+            if _same(self._by_id.get(old.id), old):
+                del self._by_id[old.id]
+        if new is not None:
+            if new.email:
+                bisect.insort(self._by_email.setdefault(new.email, []), new, key=_order)
+                self._folded.setdefault(new.email.casefold(), set()).add(new.email)
+            if new.id:
+                current = self._by_id.get(new.id)
+                if current is None or _order(new) < _order(current):
+                    self._by_id[new.id] = new
+
     def _index(self) -> dict[str, list[LeadRecord]]:
         if self._by_email is None:
             by_email: dict[str, list[LeadRecord]] = {}
@@ -244,10 +353,24 @@ class LeadDirectory:
                     record = LeadRecord(campaign, position, lead, row)
                     if row["email"]:
                         by_email.setdefault(row["email"], []).append(record)
+                        self._folded.setdefault(row["email"].casefold(), set()).add(row["email"])
                     if row["_id"]:
                         self._by_id.setdefault(row["_id"], record)
             self._by_email = by_email
         return self._by_email
+
+
+def _order(record: LeadRecord) -> tuple[int, int]:
+    return record.campaign.index, record.position
+
+
+def _same(record: LeadRecord | None, other: LeadRecord) -> bool:
+    """Whether two records are the same lead (of the same campaign object)."""
+    return (
+        record is not None
+        and record.campaign is other.campaign
+        and record.position == other.position
+    )
 
 
 def lead_status(state: str) -> str:

@@ -8,8 +8,10 @@ public API; the rest lives beside it:
 * ``_middleware``: auth, rate limit and its headers, faults, recording,
   latency and dropped connections, once for every route;
 * ``_routes``: one route table per lemlist resource;
-* ``_store``: the seeded data; ``_limits``: the rate-limit windows;
-  ``_wire``: formats; ``_lemlist``: the rules taken from lemlist's documentation.
+* ``_store``: the seeded data and the writes on it; ``_limits``: the
+  rate-limit windows; ``_wire``: formats; ``_lemlist``: the rules taken from
+  lemlist's documentation;
+* ``_deliveries``: the webhook calls, in background tasks, loopback only.
 
 All times are the running loop's clock (``loop.time()``), so the fake works on
 virtual time (e.g. ``@pytest.mark.looptime``); only ``X-RateLimit-Reset``, a
@@ -29,6 +31,7 @@ from typing import Any, Final, Self
 from aiohttp import hdrs, web
 
 from . import _routes
+from ._deliveries import Deliverer, Delivery
 from ._generate import lead_count_range
 from ._lemlist import MALFORMED_BODY, RATE_LIMIT, RATE_WINDOW
 from ._limits import WindowMode, make_limiter, max_in_window
@@ -37,7 +40,7 @@ from ._stats import campaign_stats
 from ._store import STORE, CampaignsShape, Store, seeded_rng
 from ._wire import js_date_string
 
-__all__ = ["DROPPED_STATUS", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
+__all__ = ["DROPPED_STATUS", "Delivery", "FakeLemlistServer", "RecordedRequest", "WindowMode"]
 
 #: Seconds `close` lets in-flight handlers finish. They only ever sleep injected
 #: latency, so there is nothing worth waiting long for.
@@ -58,13 +61,21 @@ class FakeLemlistServer:
     Activities (``GET /api/activities``, newest first), Get Team (with its
     webhooks and a fake ``slackWebhook`` secret), Get Team Credits, Get Team
     Senders, Get Many Webhooks (``GET /api/hooks``) and List Unsubscribed
-    Variables (``GET /api/v2/unsubscribes/variables``). ``docs/testing.md``
-    lists each route's parameters and errors; `team`, `campaign`, `campaigns`,
-    `campaign_leads`, `custom_variables`, `exported_leads`, `campaign_stats`,
-    `leads_by_email`, `lead`, `shared_lead_emails`, `activities`,
-    `team_credits`, `team_senders`, `hooks` and `unsubscribes` return what the
-    routes serve, for a test to compare with; `add_activities` records new
-    activities while a client walks the feed.
+    Variables (``GET /api/v2/unsubscribes/variables``). It takes lemlist's
+    writes, and every read shows them: Create Lead in Campaign, Update Lead in
+    a Campaign, Delete or Unsubscribe Lead, Pause Lead, Resume Paused Lead,
+    Mark Lead as Interested or Not Interested (everywhere or in a campaign),
+    Start and Pause Campaign, Add and Delete Webhook, Unsubscribe Variable (one
+    or in bulk) and Re-subscribe Variable. New ids and dates come from the seed
+    and the order of the writes, never from the clock: two fakes of one seed
+    answer the same requests alike. ``docs/testing.md`` lists each route's
+    parameters and errors; `team`, `campaign`, `campaigns`, `campaign_leads`,
+    `custom_variables`, `exported_leads`, `campaign_stats`, `leads_by_email`,
+    `lead`, `shared_lead_emails`, `activities`, `team_credits`,
+    `team_senders`, `hooks` and `unsubscribes` return what the routes serve,
+    for a test to compare with; `add_activities` records new activities while
+    a client walks the feed; `bury_lead` makes a lead answer lemlist's
+    permanent 500.
 
     Use it as an async context manager (or call `start` and `close`)::
 
@@ -80,9 +91,12 @@ class FakeLemlistServer:
     4. Over the limit: 429 with ``Retry-After``.
     5. The route answers: 400 for parameters lemlist refuses (text/plain), 404
        ``"Campaign not found"`` for an unknown campaign (``"Lead not found"``
-       for a lead), 405 where the spec documents it, else 200. A path no route knows: 404
-       ``"Not found"``.
-    6. The request is recorded, then the answer (streamed ones included) waits
+       for a lead, ``"Webhook not found"`` for a webhook), 405 where the spec
+       documents it, else 200. A path no route knows: 404 ``"Not found"``.
+    6. For a write (not GET, HEAD or OPTIONS), a fault of `fail_after_apply`
+       or `fail_after_apply_every` replaces the route's answer: the write is
+       applied, its answer lost.
+    7. The request is recorded, then the answer (streamed ones included) waits
        ``latency`` plus a uniform random ``0..jitter`` seconds.
 
     Answers past step 1 carry ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``
@@ -99,8 +113,15 @@ class FakeLemlistServer:
       instant at which the next request would be admitted (the oldest arrival
       leaving the window, or more of them after rejections).
 
+    Webhooks: when an activity is recorded (a lead paused, resumed, marked
+    interested or not; `emit_activity`), the fake POSTs it, in the background,
+    to the target of each matching webhook on a loopback host (see
+    `emit_activity`).
+
     Attributes:
         requests: Every request that reached the server, in arrival order.
+        deliveries: Every webhook delivery, as it ended (a refused one at
+            once): a `Delivery` each, never with the secret.
     """
 
     def __init__(
@@ -207,6 +228,9 @@ class FakeLemlistServer:
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self.requests: list[RecordedRequest] = []
+        self.deliveries: list[Delivery] = []
+        self._deliverer = Deliverer(self._store.account, self._record_delivery)
+        self._store.on_activity = self._deliverer.publish
 
     # -- Lifecycle ----------------------------------------------------------------------
 
@@ -242,13 +266,17 @@ class FakeLemlistServer:
         host = f"[{address[0]}]" if ":" in address[0] else address[0]  # IPv6 literal
         self._base_url = f"http://{host}:{address[1]}/api"
         self._runner = runner
+        self._deliverer.running = True
 
     async def close(self) -> None:
-        """Stop serving and close every connection; a no-op when not running."""
+        """Stop serving and close every connection, then cancel the webhook
+        deliveries still in flight (each recorded with its error) and close
+        their session; a no-op when not running."""
         runner, self._runner = self._runner, None
         self._base_url = None
         if runner is not None:
             await runner.cleanup()
+        await self._deliverer.close()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -340,6 +368,20 @@ class FakeLemlistServer:
         # Fail here, in the test that adds the data, not later as a 500.
         json.dumps(copies)
         self._store.add(campaign_id, copies)
+
+    def bury_lead(self, campaign_id: str, lead_id: str) -> None:
+        """Put a lead in lemlist's graveyard: Update Lead in a Campaign then answers
+        it 500 ``Lead in graveyard`` (lemlist's documented permanent 500). Every
+        other route treats it as before.
+
+        Raises:
+            KeyError: If the campaign has no lead of that ``_id``.
+        """
+        campaign = self._store.campaigns[campaign_id]
+        record = self._store.lead_in(campaign, lead_id)
+        if record is None or record.id != lead_id:
+            raise KeyError(lead_id)
+        campaign.bury(record.position)
 
     def campaign_leads(self, campaign_id: str) -> list[dict[str, Any]]:
         """All leads of a campaign in creation order, oldest first (copies).
@@ -434,6 +476,72 @@ class FakeLemlistServer:
         if count < 1:
             raise ValueError(f"count must be >= 1, got {count}")
         return self._store.activities.add(count, at)
+
+    def emit_activity(
+        self,
+        type: str,
+        *,
+        campaign_id: str | None = None,
+        lead_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Record an activity of ``type`` now, and deliver it to the matching webhooks.
+
+        For a test of a webhook receiver: e.g. ``emit_activity("emailsOpened",
+        lead_id=...)`` does what a lead opening an email does in lemlist. The
+        activity is the newest of the feed (Get Many Activities), dated by the
+        fake's clock of writes (after every date it serves), and has the shape
+        of the feed's items: with ``lead_id``, a lead activity of that lead
+        (its campaign, sender, fields and custom variables, ``isFirst``); with
+        only ``campaign_id``, ``{_id, type, isFirst, createdAt, teamId, bot,
+        campaignId, campaignName, sequenceId}``; with neither, ``{_id, type,
+        createdAt, teamId}``. ``fields`` are added last, as given (they may
+        replace any key; the feed's order stays the fake's date).
+
+        Each webhook whose ``type`` is unset or ``type``, whose ``campaignId``
+        is unset or the activity's (and, when its ``isFirst`` is true, for a
+        first activity only) gets the activity POSTed as JSON to its
+        ``targetUrl``, with ``"secret"`` added when it has one, in the
+        background (see `deliveries` and `deliveries_settled`). Only loopback
+        targets are contacted. Writes deliver the same way: a lead paused
+        (``paused``), resumed (``resumed``), marked interested
+        (``interested``) or not (``notInterested``); a lead created delivers
+        nothing; `add_activities` delivers nothing.
+
+        Args:
+            type: The activity type, e.g. ``"emailsOpened"`` (any non-empty
+                text: lemlist's set of types is open).
+            campaign_id: The campaign; with ``lead_id``, the lead's campaign.
+            lead_id: The lead's ``_id``.
+            fields: More keys of the activity (JSON-serializable).
+
+        Returns:
+            The activity, as the feed and the deliveries have it (a copy).
+
+        Raises:
+            ValueError: If ``type`` is empty.
+            KeyError: If there is no such campaign, or no such lead (in that
+                campaign, when both are given).
+            TypeError: If ``fields`` are not JSON-serializable.
+        """
+        if not type:
+            raise ValueError("type must not be empty")
+        json.dumps(fields)  # fail here, not in a delivery
+        store = self._store
+        campaign = None if campaign_id is None else store.campaigns[campaign_id]
+        lead = None
+        if lead_id is not None:
+            if campaign is None:
+                lead = store.directory.by_id(lead_id)
+            else:
+                lead = store.lead_in(campaign, lead_id)
+            if lead is None or lead.id != lead_id:
+                raise KeyError(lead_id)
+        return dict(store.emit(type, lead=lead, campaign=campaign, fields=fields))
+
+    async def deliveries_settled(self) -> None:
+        """Wait until no webhook delivery is in flight; each is then in `deliveries`."""
+        await self._deliverer.settled()
 
     def campaign(self, campaign_id: str) -> dict[str, Any]:
         """Get Campaign's body: the spec's Campaign object.
@@ -534,10 +642,68 @@ class FakeLemlistServer:
         """
         self._queue(Fault(status=DROPPED_STATUS, body=b"", headers=(), drop=True), count)
 
+    def fail_after_apply(self, count: int = 1, *, status: int | None = None) -> None:
+        """Apply the next ``count`` writes, then fail their answers.
+
+        A write here is an authenticated request, admitted by the rate limit,
+        whose method is not GET, HEAD or OPTIONS. Its route handles it
+        normally, so a write the route accepts IS applied (a lead stored, a
+        webhook added; `RecordedRequest.applied` says so), then, instead of the
+        route's answer, the connection is closed unanswered (``status=None``,
+        as `drop_next` does, recorded with `DROPPED_STATUS`) or answered
+        ``status`` with its reason phrase as a text/plain body (e.g. 502). This
+        is lemlist storing a lead and the answer getting lost: a client that
+        retries blindly creates it twice. A request refused by the route (a
+        404, a 400) takes its fault too. Reads pass through and leave the
+        faults queued. Faults queued by `fail_next`, `malformed_next` and
+        `drop_next` answer first, before the route (nothing is applied).
+
+        aiohttp (3.14) itself sends an idempotent request (PUT, DELETE) once
+        more after a dropped connection, and that second request is a write
+        of its own; POST and PATCH are never sent again by aiohttp.
+
+        Raises:
+            ValueError: If ``count`` < 1 or ``status`` is not in 200..599.
+        """
+        fault = self._after_apply_fault(status)
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        self._gate.after_apply.extend(itertools.repeat(fault, count))
+
+    def fail_after_apply_every(self, n: int | None, *, status: int | None = None) -> None:
+        """From now on, apply every ``n``-th write, then fail its answer (``None``: stop).
+
+        The writes are those `fail_after_apply` counts, counted from this call:
+        the ``n``-th, ``2n``-th... get the treatment, deterministically
+        (``n=20``: 5% of the writes; ``n=1``: all of them). A write taken by a
+        fault that `fail_after_apply` queued still counts. A new call replaces
+        the previous one and restarts the count.
+
+        Args:
+            n: Every how many writes, >= 1; ``None`` turns it off.
+            status: As in `fail_after_apply`: ``None`` drops the connection.
+
+        Raises:
+            ValueError: If ``n`` < 1 or ``status`` is not in 200..599.
+        """
+        fault = self._after_apply_fault(status)
+        if n is not None and n < 1:
+            raise ValueError(f"n must be >= 1 or None, got {n}")
+        self._gate.fail_every(n, fault)
+
+    @staticmethod
+    def _after_apply_fault(status: int | None) -> Fault:
+        if status is None:
+            return Fault(status=DROPPED_STATUS, body=b"", headers=(), drop=True)
+        if not 200 <= status <= 599:
+            raise ValueError(f"status must be in 200..599 or None, got {status}")
+        return Fault.answer(status, None, "text/plain", {})
+
     @property
     def pending_faults(self) -> int:
-        """How many queued faults are still waiting for a request."""
-        return len(self._gate.faults)
+        """How many queued faults are still waiting for a request (those of
+        `fail_after_apply` included; not `fail_after_apply_every`)."""
+        return len(self._gate.faults) + len(self._gate.after_apply)
 
     def _queue(self, fault: Fault, count: int) -> None:
         if count < 1:
@@ -583,3 +749,6 @@ class FakeLemlistServer:
     def _record(self, request: RecordedRequest) -> None:
         # Through the attribute, so that a test may replace the list.
         self.requests.append(request)
+
+    def _record_delivery(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)

@@ -115,8 +115,8 @@ def campaign_report(campaign: Campaign) -> dict[str, Any]:
         "inSequenceLeadCount": stats["nbLeadsLaunched"],
         # The spec tells "state" (running, paused) from "status" (draft, ended):
         # the fake runs a campaign whose status is running, else pauses it.
-        "state": "running" if details.status == "running" else "paused",
-        "status": details.status,
+        "state": "running" if campaign.status == "running" else "paused",
+        "status": campaign.status,
         "senderNames": ",".join(user.email for user, _ in details.senders),
         "sendersUsers": ",".join(f"{user.name}:{user.email}" for user, _ in details.senders),
         "reviewed": counts["reviewed"],

@@ -30,6 +30,8 @@ _MONTHS: Final = (
 )
 #: Longest digit string `query_int` reads: keeps ``int()`` away from huge inputs.
 _MAX_DIGITS: Final = 10
+#: The query booleans lemlist documents ("true" / "false").
+_BOOLEANS: Final = {"true": True, "false": False}
 
 
 def text_response(
@@ -74,6 +76,21 @@ def query_int(raw: str | None, *, default: int, low: int, high: int | None = Non
     if value < low or (high is not None and value > high):
         return None
     return value
+
+
+def query_bool(raw: str) -> bool | None:
+    """A query boolean, ``"true"`` or ``"false"``; ``None`` for any other text."""
+    return _BOOLEANS.get(raw)
+
+
+async def json_object(request: web.Request) -> dict[str, Any] | None:
+    """The request's body as a JSON object; ``None`` when it is absent, not JSON,
+    or JSON but not an object. A body over aiohttp's size limit raises its 413."""
+    try:
+        body = json.loads(await request.read())
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def format_seconds(seconds: float) -> str:

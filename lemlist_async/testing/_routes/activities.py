@@ -20,14 +20,13 @@ from lemlist_async.testing._lemlist import (
     missing_param,
 )
 from lemlist_async.testing._store import STORE
-from lemlist_async.testing._wire import json_response, query_int, text_response
+from lemlist_async.testing._wire import json_response, query_bool, query_int, text_response
 
 routes = web.RouteTableDef()
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 _UNIX_SECONDS: Final = re.compile(r"\d{1,12}(\.\d{1,6})?")
-_BOOLEANS: Final = {"true": True, "false": False}
 
 
 @routes.get("/api/activities")
@@ -61,7 +60,7 @@ async def get_activities(request: web.Request) -> web.Response:
         return text_response(400, bad_param("limit"))
     is_first = None
     if "isFirst" in query:
-        is_first = _BOOLEANS.get(query["isFirst"])
+        is_first = query_bool(query["isFirst"])
         if is_first is None:
             return text_response(400, bad_param("isFirst"))
     dates: dict[str, int | None] = {}

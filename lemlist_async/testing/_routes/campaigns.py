@@ -1,7 +1,9 @@
-"""``GET /api/campaigns`` and ``GET /api/campaigns/{campaignId}``.
+"""``GET /api/campaigns``, ``GET /api/campaigns/{campaignId}``, and its start and pause.
 
 https://developer.lemlist.com/api-reference/endpoints/campaigns/get-many-campaigns
 https://developer.lemlist.com/api-reference/endpoints/campaigns/get-campaign
+https://developer.lemlist.com/api-reference/endpoints/campaigns/start-campaign
+https://developer.lemlist.com/api-reference/endpoints/campaigns/pause-campaign
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from aiohttp import web
 
 from lemlist_async.testing._lemlist import (
     CAMPAIGN_NOT_FOUND_BODY,
+    CAMPAIGN_PAUSED,
+    CAMPAIGN_RUNNING,
     CAMPAIGN_STATUSES,
     CAMPAIGNS_LIMIT_DEFAULT,
     CAMPAIGNS_LIMIT_MAX,
     PAGE_AND_OFFSET_BODY,
     bad_param,
 )
+from lemlist_async.testing._middleware import mark_applied
 from lemlist_async.testing._store import STORE, Campaign
 from lemlist_async.testing._wire import json_response, query_int, text_response
 
@@ -90,13 +95,40 @@ async def get_campaign(request: web.Request) -> web.Response:
     return json_response(campaign.as_json())
 
 
+@routes.post("/api/campaigns/{campaignId}/start")
+async def start_campaign(request: web.Request) -> web.Response:
+    """Set the campaign's status to ``running``: 200 ``{_id, state: "running"}``.
+
+    Whatever its status was (the fake runs a draft, ended or archived
+    campaign too; ``hasError`` is left as it is), and as often as asked. Get
+    Campaign, Get Many Campaigns (and its ``status`` filter), senders and
+    reports show the new status. 404 ``Campaign not found``.
+    """
+    return _set_status(request, CAMPAIGN_RUNNING)
+
+
+@routes.post("/api/campaigns/{campaignId}/pause")
+async def pause_campaign(request: web.Request) -> web.Response:
+    """As `start_campaign`, with status ``paused``: 200 ``{_id, state: "paused"}``."""
+    return _set_status(request, CAMPAIGN_PAUSED)
+
+
+def _set_status(request: web.Request, status: str) -> web.Response:
+    campaign = request.app[STORE].campaigns.get(request.match_info["campaignId"])
+    if campaign is None:
+        return text_response(404, CAMPAIGN_NOT_FOUND_BODY)
+    campaign.status = status
+    mark_applied(request)
+    return json_response({"_id": campaign.id, "state": status})
+
+
 def _matches(campaign: Campaign, status: str | None, created_by: str | None) -> bool:
     details = campaign.details
     if created_by is not None and details.creator.id != created_by:
         return False
     if status is None:
         return True
-    return details.has_error if status == "errors" else details.status == status
+    return details.has_error if status == "errors" else campaign.status == status
 
 
 def _pagination(total: int, offset: int, limit: int) -> dict[str, Any]:
