@@ -64,6 +64,7 @@ intersphinx_mapping = {
 nitpick_ignore = [
     # redis-py ships no inventory here; it is an optional extra.
     ("py:class", "redis.asyncio.client.Redis"),
+    ("py:class", "redis.asyncio.cluster.RedisCluster"),
     # RateLimitInfo's docstring names a private helper of lemlist_async._headers.
     ("py:obj", "reset_delay"),
     # The type variable of the generic Page and Pager, and the pager's private

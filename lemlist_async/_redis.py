@@ -67,6 +67,7 @@ from ._params import check_count, check_seconds
 
 try:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
     from redis.commands.core import AsyncScript
     from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -228,7 +229,9 @@ class RedisRateLimiter:
     key and event loop.
 
     Args:
-        redis: A ``redis.asyncio.Redis`` client. The limiter does not close it.
+        redis: A ``redis.asyncio.Redis`` client, or a
+            ``redis.asyncio.cluster.RedisCluster`` one (a key's state lives on one
+            slot of the cluster). The limiter does not close it.
         api_key: The lemlist API key, used only to derive the Redis keys from
             its fingerprint; it is not kept, and never sent to Redis.
         limit: Requests allowed per window, for all processes together. Every
@@ -248,7 +251,7 @@ class RedisRateLimiter:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: Redis | RedisCluster,
         api_key: str,
         *,
         limit: int = RATE_LIMIT,

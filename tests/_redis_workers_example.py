@@ -1,7 +1,7 @@
 """Four worker processes fetch campaigns with one API key, sharing one rate limit.
 
 Run it with the key in ``LEMLIST_API_KEY`` and a Redis that every worker can
-reach in ``REDIS_URL``::
+reach in ``REDIS_URL`` (for a Redis Cluster, any node's URL and ``REDIS_CLUSTER=1``)::
 
     python workers.py cam_A1B2C3D4E5F6G7H8I9 cam_... cam_...
 
@@ -21,13 +21,23 @@ import os
 import sys
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from lemlist_async import FanOutError, LemlistClient
 from lemlist_async.redis import RedisRateLimiter
 
 PROCESSES = 4
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+REDIS_CLUSTER = os.environ.get("REDIS_CLUSTER") == "1"
 BASE_URL = os.environ.get("LEMLIST_BASE_URL", "https://api.lemlist.com/api")
+
+
+def connect_redis() -> Redis | RedisCluster:
+    """The Redis that every worker shares: one server, or a Redis Cluster."""
+    if REDIS_CLUSTER:
+        # Any node's URL: the client reads the cluster's layout from it.
+        return RedisCluster.from_url(REDIS_URL)
+    return Redis.from_url(REDIS_URL)
 
 
 async def fetch_leads(campaign_ids: list[str]) -> tuple[int, dict[str, str]]:
@@ -36,7 +46,7 @@ async def fetch_leads(campaign_ids: list[str]) -> tuple[int, dict[str, str]]:
     Returns the number of leads fetched and, for each campaign that failed, why.
     """
     api_key = os.environ["LEMLIST_API_KEY"]
-    async with Redis.from_url(REDIS_URL) as redis:
+    async with connect_redis() as redis:
         limiter = RedisRateLimiter(redis, api_key)
         async with LemlistClient(api_key, base_url=BASE_URL, rate_limit=limiter) as client:
             try:
