@@ -23,11 +23,13 @@ import bench_models
 import bench_overhead
 import bench_pages
 import bench_ratelimit
+import bench_sharing
 import bench_workers
 
 #: Each benchmark by name, in the order they run; each returns its table.
 BENCHMARKS: dict[str, Callable[[], str]] = {
     "ratelimit": lambda: bench_ratelimit.report(asyncio.run(bench_ratelimit.main())),
+    "sharing": lambda: bench_sharing.report(asyncio.run(bench_sharing.main())),
     "overhead": lambda: bench_overhead.report(asyncio.run(bench_overhead.main())),
     "model": lambda: bench_model.report(asyncio.run(bench_model.main())),
     "models": lambda: bench_models.report(asyncio.run(bench_models.main())),

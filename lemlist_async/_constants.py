@@ -74,6 +74,11 @@ RATE_WINDOW: Final = 2.0
 #: Seconds a slot stays taken past ``RATE_WINDOW`` after its response, to absorb
 #: timer granularity between the client's clock and the server's.
 RATE_MARGIN: Final = 0.005
+#: Seconds the requests queued behind a probe (the one request sent alone when
+#: the limiter knows nothing recent about a shared key's window) wait for its
+#: answer before they go anyway: one window, far above a normal round trip, so
+#: that a probe that hangs costs at most one window.
+PROBE_TIMEOUT: Final = 2.0
 #: ``X-RateLimit-Reset`` has a resolution of one second (JavaScript
 #: ``Date.toString()``), so a reset read from it is pushed back by this much.
 RESET_HEADER_MARGIN: Final = 1.0

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
@@ -37,9 +38,10 @@ from ._headers import (
     parse_rate_limit_headers,
     pause_delay,
     remaining_pause,
+    reset_delay,
     server_time,
 )
-from ._ratelimit import KeyRateLimiter
+from ._ratelimit import AnswerObserver, KeyRateLimiter
 from ._request import Request, decode
 from ._retry import RetryClass, RetryPolicy, backoff_delay, may_retry
 
@@ -97,6 +99,8 @@ class Pipeline:
         # A connect bound of its own tells "never sent" from "sent, no answer".
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self.limiter = limiter
+        # Checked once: a limiter that learns from answers gets them while its slot is held.
+        self._answers = limiter if isinstance(limiter, AnswerObserver) else None
         self.retry = retry
         self._max_response_size = max_response_size
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
@@ -269,15 +273,17 @@ class Pipeline:
                     raise_for_status=False,
                     allow_redirects=False,
                 )
-            # Before the body: a Remaining: 0 must pause the key as early as possible.
-            # Dates in the headers are on the server's clock: measured against its
-            # own Date header, a skewed local clock does not change the delays.
-            now = server_time(response.headers.get("Date")) or dt.datetime.now(dt.UTC)
-            info = parse_rate_limit_headers(response.headers, now=now)
-            self.limiter.observe(
-                info,
-                remaining_pause(info, now=now, window=RATE_WINDOW, max_wait=self.retry.max_wait),
-            )
+                # Before the body: a Remaining: 0 must pause the key as early as
+                # possible; and inside the slot, so that a probe's answer reaches
+                # the limiter before the requests queued behind it may go.
+                # Dates in the headers are on the server's clock: measured against
+                # its own Date header, a skewed local clock does not change the delays.
+                now = server_time(response.headers.get("Date")) or dt.datetime.now(dt.UTC)
+                info = parse_rate_limit_headers(response.headers, now=now)
+                if self._answers is not None:
+                    self._report(self._answers, info, now, refused=response.status == 429)
+            if self._answers is None:
+                self.limiter.observe(info, self._remaining_pause(info, now))
             if stream and response.status < 300:
                 streamed, body = True, b""
             else:
@@ -328,6 +334,23 @@ class Pipeline:
         pause = pause_delay(info, now=now) if response.status == 429 else info.retry_after
         return _Answer(
             response.status, response.headers, body, info, pause, response if streamed else None
+        )
+
+    def _remaining_pause(self, info: RateLimitInfo, now: dt.datetime) -> float | None:
+        return remaining_pause(info, now=now, window=RATE_WINDOW, max_wait=self.retry.max_wait)
+
+    def _report(
+        self, limiter: AnswerObserver, info: RateLimitInfo, now: dt.datetime, *, refused: bool
+    ) -> None:
+        """Hand an answer's rate-limit headers to a limiter that learns from them."""
+        # A 429 says how long to wait (Retry-After first); another answer, when
+        # its window resets. Further than the caller may wait, it is a quota's
+        # reset, not the 2 s window's.
+        reset_in = pause_delay(info, now=now) if refused else reset_delay(info, now=now)
+        if reset_in is not None and reset_in > self.retry.max_wait:
+            reset_in = math.inf
+        limiter.answered(
+            info, self._remaining_pause(info, now), reset_in=reset_in, refused=refused
         )
 
     async def _read_body(

@@ -29,11 +29,18 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-from ._constants import RATE_LIMIT, RATE_MARGIN, RATE_WINDOW
+from ._constants import PROBE_TIMEOUT, RATE_LIMIT, RATE_MARGIN, RATE_WINDOW
 from ._headers import RateLimitInfo
 from ._params import check_count, check_seconds
+from ._sharing import ShareState, Ticket
 
-__all__ = ["KeyRateLimiter", "WindowRateLimiter", "adapt_limiter", "shared_limiter"]
+__all__ = [
+    "AnswerObserver",
+    "KeyRateLimiter",
+    "WindowRateLimiter",
+    "adapt_limiter",
+    "shared_limiter",
+]
 
 logger = logging.getLogger("lemlist_async")
 
@@ -47,7 +54,9 @@ class KeyRateLimiter(Protocol):
     caller of the key from starting a request for a while; ``observe`` hands over
     the rate-limit headers of each response, with the pause that
     ``X-RateLimit-Remaining: 0`` may cause (already bounded by the caller's
-    ``max_rate_limit_wait``; ``None`` when it must pause nothing).
+    ``max_rate_limit_wait``; ``None`` when it must pause nothing). A limiter
+    that also has ``answered`` (see ``AnswerObserver``) gets that call instead
+    of ``observe``.
     """
 
     async def __aenter__(self) -> object: ...
@@ -67,21 +76,52 @@ class KeyRateLimiter(Protocol):
     def info(self) -> RateLimitInfo | None: ...
 
 
+@runtime_checkable
+class AnswerObserver(KeyRateLimiter, Protocol):
+    """A ``KeyRateLimiter`` that learns from each answer while its slot is still held.
+
+    The pipeline calls ``answered`` instead of ``observe``, inside ``async with
+    limiter:``, right after the response headers arrived: the slot is still
+    taken (``__aexit__`` comes next), so a probe's answer reaches the limiter
+    before the requests queued behind it may go. ``__aexit__`` with an exception
+    means the attempt got no answer. Limiters without ``answered`` keep getting
+    ``observe``, after ``__aexit__``.
+    """
+
+    def answered(
+        self, info: RateLimitInfo, pause: float | None, *, reset_in: float | None, refused: bool
+    ) -> None: ...
+
+
 class WindowRateLimiter:
     """At most ``limit`` requests in any ``window`` seconds, served first in, first out.
 
     Use one per API key (``LemlistClient`` shares one per key and event loop by
     default). Time is the running loop's clock, so tests can run it on virtual time.
 
+    With ``shared_key`` (the default), the limiter also allows for other tools
+    that spend the same key (see ``docs/rate-limits.md``): when it knows nothing
+    recent about the server's window (first use, or no slot taken for a window),
+    one request goes first and the others wait for its answer, which says what
+    is left; and an answer that shows requests the limiter did not send caps
+    what it sends until the server's window resets.
+
     Args:
         limit: Requests allowed per window (lemlist: 20). Set it lower to leave
             headroom for other tools that use the same key.
         window: The window in seconds (lemlist: 2).
         margin: Extra seconds a slot stays taken, for timer granularity.
+        shared_key: Probe the server's window before a burst, and cap what is
+            sent when the answers show another consumer. ``False``: count only
+            this limiter's own requests (one round trip faster to start a
+            burst, but a burst into a key spent elsewhere is answered 429).
+        probe_timeout: Seconds the other requests wait for a probe that gets
+            no answer before they go anyway.
 
     Raises:
-        ValueError: ``limit`` is not a positive int, or ``window``/``margin`` are
-            not finite and positive (non-negative for ``margin``).
+        ValueError: ``limit`` is not a positive int, or ``window``/``margin``/
+            ``probe_timeout`` are not finite and positive (non-negative for
+            ``margin``).
     """
 
     def __init__(
@@ -90,18 +130,29 @@ class WindowRateLimiter:
         window: float = RATE_WINDOW,
         *,
         margin: float = RATE_MARGIN,
+        shared_key: bool = True,
+        probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
         check_count(limit, "limit", minimum=1)
         check_seconds(window, "window")
         check_seconds(margin, "margin", allow_zero=True)
+        check_seconds(probe_timeout, "probe_timeout")
         self.limit = limit
         self.window: float = float(window)
         self.margin: float = float(margin)
+        self.shared_key: bool = bool(shared_key)
+        self.probe_timeout: float = float(probe_timeout)
+        self._share: ShareState | None = (
+            ShareState(self.window + self.margin, self.probe_timeout) if shared_key else None
+        )
+        # The tickets of the slots each task holds (a task may nest slots), so
+        # that an answer and __aexit__ find their slot without a handle.
+        self._tickets: dict[asyncio.Task[Any] | None, list[Ticket]] = {}
         self._in_flight = 0
         # Loop times at which finished requests give their slot back, ascending
         # because requests finish in loop-time order.
         self._releases: deque[float] = deque()
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[Ticket | None]] = deque()
         self._paused_until = -math.inf
         self._timer: asyncio.TimerHandle | None = None
         self._info: RateLimitInfo | None = None
@@ -109,7 +160,8 @@ class WindowRateLimiter:
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} limit={self.limit} window={self.window} "
-            f"in_flight={self._in_flight} waiting={len(self._waiters)}>"
+            f"in_flight={self._in_flight} waiting={len(self._waiters)}"
+            f"{'' if self.shared_key else ' shared_key=False'}>"
         )
 
     @property
@@ -132,19 +184,21 @@ class WindowRateLimiter:
 
     async def __aenter__(self) -> None:
         loop = asyncio.get_running_loop()
-        if not self._waiters and self._has_free_slot(loop.time()):
-            self._in_flight += 1
+        now = loop.time()
+        if not self._waiters and self._has_free_slot(now):
+            self._hold(self._take(now))
             return
-        waiter: asyncio.Future[None] = loop.create_future()
+        waiter: asyncio.Future[Ticket | None] = loop.create_future()
         self._waiters.append(waiter)
         self._arm(loop)
         granted = False
         try:
-            await waiter
+            ticket = await waiter
             granted = True
         finally:
             if not granted:
                 self._abandon(waiter, loop)
+        self._hold(ticket)
 
     async def __aexit__(
         self,
@@ -154,10 +208,17 @@ class WindowRateLimiter:
     ) -> None:
         # Also on failure and cancellation: the server may have counted the request.
         loop = asyncio.get_running_loop()
+        now = loop.time()
+        ticket = self._unhold()
+        if ticket is not None and self._share is not None:
+            if exc_type is None:
+                self._share.ended(ticket, now)
+            else:
+                self._share.failed(ticket)
         self._in_flight -= 1
-        self._releases.append(loop.time() + self.window + self.margin)
+        self._releases.append(now + self.window + self.margin)
         if self._waiters:
-            self._dispatch(loop, loop.time())
+            self._dispatch(loop, now)
 
     def pause(self, delay: float) -> None:
         """Let no request of this key start for ``delay`` seconds from now.
@@ -182,6 +243,9 @@ class WindowRateLimiter:
         here. Only then does the key pause, for ``pause`` seconds (until the
         server's reset; see ``remaining_pause``).
 
+        The request pipeline calls `answered` instead, which does more; this
+        is the ``KeyRateLimiter`` call that any limiter understands.
+
         Args:
             info: The response's parsed rate-limit headers.
             pause: Seconds to pause if the key is spent elsewhere; ``None``: never.
@@ -192,13 +256,108 @@ class WindowRateLimiter:
         if info.limit - info.remaining > self.busy():
             self.pause(pause)
 
-    def _has_free_slot(self, now: float) -> bool:
-        return now >= self._paused_until and self.busy(now) < self.limit
+    def answered(
+        self, info: RateLimitInfo, pause: float | None, *, reset_in: float | None, refused: bool
+    ) -> None:
+        """Take in the answer to the request that holds a slot in the current task.
 
-    def _abandon(self, waiter: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
+        Called by the request pipeline inside ``async with limiter:``, as soon
+        as the response headers arrive. Without ``shared_key`` this is
+        `observe`. With it, a probe's answer opens the gate (or keeps it shut
+        until the reset after a 429), and an answer whose
+        ``X-RateLimit-Remaining`` is lower than this limiter's own requests can
+        explain caps what may start until the server's window resets
+        (https://developer.lemlist.com/api-reference#rate-limit).
+
+        Args:
+            info: The response's parsed rate-limit headers.
+            pause: What `observe` takes: the pause ``Remaining: 0`` may cause.
+            reset_in: Seconds until the server's window has surely reset,
+                measured on the server's clock (for a 429, what it asks to
+                wait); ``None`` when the headers do not say (one window is
+                assumed); ``inf`` when it is further than the caller may wait,
+                so not about the window: the counts are then ignored.
+            refused: The response is a 429: the server's window is full.
+        """
+        share = self._share
+        if share is None:
+            self.observe(info, pause)
+            return
+        self._info = info
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        ticket = self._held()
+        if ticket is None:
+            # Not inside a slot of this limiter: judge as if the slot were
+            # taken now (every slot taken may be in the server's count).
+            ticket = Ticket(share.serial, self.busy(now), self._in_flight)
+        was_capped = now < share.cap_until
+        share.answered(
+            ticket,
+            now,
+            limit=info.limit,
+            remaining=info.remaining,
+            reset_in=reset_in,
+            refused=refused,
+        )
+        if now < share.cap_until:
+            if share.cap_left <= 0:
+                # Nothing left of the server's window: a pause, and shown as one.
+                self.pause(share.cap_until - now)
+            elif not was_capped:
+                logger.info(
+                    "rate limit: the key is spent elsewhere too; at most %d more for %.3f s",
+                    share.cap_left,
+                    share.cap_until - now,
+                )
+        if self._waiters:
+            self._dispatch(loop, now)
+
+    def _take(self, now: float) -> Ticket | None:
+        """Count a slot as taken at ``now``; the caller checked `_has_free_slot`."""
+        share = self._share
+        ticket = None
+        if share is not None:
+            ticket = share.take(now, self.busy(now), self._in_flight)
+        self._in_flight += 1
+        return ticket
+
+    def _hold(self, ticket: Ticket | None) -> None:
+        if ticket is not None:
+            self._tickets.setdefault(asyncio.current_task(), []).append(ticket)
+
+    def _held(self) -> Ticket | None:
+        tickets = self._tickets.get(asyncio.current_task())
+        return tickets[-1] if tickets else None
+
+    def _unhold(self) -> Ticket | None:
+        task = asyncio.current_task()
+        tickets = self._tickets.get(task)
+        if not tickets:
+            return None
+        ticket = tickets.pop()
+        if not tickets:
+            del self._tickets[task]
+        return ticket
+
+    def _has_free_slot(self, now: float) -> bool:
+        if now < self._paused_until:
+            return False
+        busy = self.busy(now)
+        if busy >= self.limit:
+            return False
+        return self._share is None or self._share.allowance(now, busy) != 0
+
+    def _abandon(
+        self, waiter: asyncio.Future[Ticket | None], loop: asyncio.AbstractEventLoop
+    ) -> None:
         if waiter.done() and not waiter.cancelled():
             # The slot was handed over just as the waiter was cancelled: it was
-            # never used, so it goes to the next in line.
+            # never used, so it goes to the next in line (a probe: the next
+            # request probes instead).
+            ticket = waiter.result()
+            if ticket is not None and self._share is not None:
+                self._share.failed(ticket)
             self._in_flight -= 1
             self._dispatch(loop, loop.time())
         else:
@@ -212,8 +371,7 @@ class WindowRateLimiter:
         while waiters and self._has_free_slot(now):
             waiter = waiters.popleft()
             if not waiter.done():
-                self._in_flight += 1
-                waiter.set_result(None)
+                waiter.set_result(self._take(now))
         self._arm(loop)
 
     def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -224,13 +382,22 @@ class WindowRateLimiter:
         if not self._waiters:
             return
         now = loop.time()
-        excess = self.busy(now) - self.limit
+        busy = self.busy(now)
+        excess = busy - self.limit
         if excess < 0:
             when = now
         elif excess < len(self._releases):
             when = self._releases[excess]
         else:
             return  # Every slot is in flight: the next __aexit__ dispatches.
+        share = self._share
+        if share is not None and share.allowance(now, busy) == 0:
+            # The gate opens at the probe's deadline or the cap's end, or
+            # earlier on an answer or a failure, which dispatch themselves.
+            opens = share.next_change(now)
+            if math.isinf(opens):
+                return
+            when = max(when, opens)
         when = max(when, self._paused_until)
         self._timer = loop.call_at(when, self._on_timer, loop, when)
 

@@ -19,6 +19,7 @@ from lemlist_async import (
     NotFoundError,
     ResponseValidationError,
     ServerError,
+    WindowRateLimiter,
     fan_out,
 )
 from lemlist_async.testing import FakeLemlistServer
@@ -55,6 +56,14 @@ async def fake() -> AsyncIterator[FakeLemlistServer]:
 @pytest.fixture
 async def client(fake: FakeLemlistServer) -> AsyncIterator[LemlistClient]:
     async with LemlistClient(fake.api_key, base_url=fake.base_url, max_retries=2) as c:
+        yield c
+
+
+@pytest.fixture
+async def all_at_once(fake: FakeLemlistServer) -> AsyncIterator[LemlistClient]:
+    """A client whose first fetches all start at once: no probe of the key first."""
+    limiter = WindowRateLimiter(shared_key=False)
+    async with LemlistClient(fake.api_key, base_url=fake.base_url, rate_limit=limiter) as c:
         yield c
 
 
@@ -144,7 +153,9 @@ async def test_items_come_in_completion_order(server: ScriptedServer) -> None:
         return web.json_response([])
 
     server.default = handler
-    async with LemlistClient("k", base_url=server.base_url) as client:
+    # All three at once: no probe of the key first, which would delay two of them.
+    limiter = WindowRateLimiter(shared_key=False)
+    async with LemlistClient("k", base_url=server.base_url, rate_limit=limiter) as client:
         order = [i.campaign_id async for i in client.stream_campaign_leads(list(delays))]
     assert order == ["fast", "medium", "slow"]
 
@@ -208,7 +219,7 @@ async def test_progress_knows_the_total_of_a_collection(
 
 
 async def test_a_source_that_raises_propagates_and_cancels_the_rest(
-    fake: FakeLemlistServer, client: LemlistClient
+    fake: FakeLemlistServer, all_at_once: LemlistClient
 ) -> None:
     fake.latency = 10.0
 
@@ -220,11 +231,11 @@ async def test_a_source_that_raises_propagates_and_cancels_the_rest(
 
     before = client_tasks()
     with pytest.raises(KeyError, match="the source broke"):
-        async for _ in client.stream_campaign_leads(ids()):
+        async for _ in all_at_once.stream_campaign_leads(ids()):
             pass
     assert len(fake.requests) == 3
     assert client_tasks() == before
-    assert connections_in_use(client) == 0
+    assert connections_in_use(all_at_once) == 0
 
 
 async def test_breaking_early_cancels_what_is_in_flight(
@@ -352,10 +363,10 @@ async def test_a_named_stream_left_early_inside_async_with_cancels_what_is_in_fl
 
 
 async def test_aclose_while_another_task_waits_on_the_stream_ends_it_cleanly(
-    fake: FakeLemlistServer, client: LemlistClient
+    fake: FakeLemlistServer, all_at_once: LemlistClient
 ) -> None:
     fake.latency = 10.0
-    stream = client.stream_campaign_leads(fake.campaign_ids, concurrency=5)
+    stream = all_at_once.stream_campaign_leads(fake.campaign_ids, concurrency=5)
     before = client_tasks()
     waiting = asyncio.create_task(anext(stream))
     await asyncio.sleep(1.0)

@@ -16,7 +16,14 @@ import aiohttp
 import pytest
 from aiolimiter import AsyncLimiter
 
-from lemlist_async import Lead, LemlistClient, RateLimitError, ResponseValidationError, converter
+from lemlist_async import (
+    Lead,
+    LemlistClient,
+    RateLimitError,
+    ResponseValidationError,
+    WindowRateLimiter,
+    converter,
+)
 from lemlist_async._constants import RATE_MARGIN
 from lemlist_async.testing import DROPPED_STATUS, FakeLemlistServer, WindowMode
 
@@ -25,10 +32,11 @@ JITTER = 0.05
 
 
 @pytest.mark.looptime
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "unshared"])
 @pytest.mark.parametrize("mode", ["fixed", "sliding"])
 @pytest.mark.parametrize("n", [20, 100, 1000])
 async def test_gather_of_n_calls_never_exceeds_and_runs_at_the_limit(
-    n: int, mode: WindowMode
+    n: int, mode: WindowMode, shared: bool
 ) -> None:
     loop = asyncio.get_running_loop()
     async with FakeLemlistServer(
@@ -39,7 +47,10 @@ async def test_gather_of_n_calls_never_exceeds_and_runs_at_the_limit(
         latency=LATENCY,
         jitter=JITTER,
     ) as fake:
-        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+        limiter = WindowRateLimiter(shared_key=shared)
+        async with LemlistClient(
+            fake.api_key, base_url=fake.base_url, rate_limit=limiter
+        ) as client:
             start = loop.time()
             results = await asyncio.gather(
                 *(client.get_campaign_leads(cid) for cid in fake.campaign_ids)
@@ -53,12 +64,18 @@ async def test_gather_of_n_calls_never_exceeds_and_runs_at_the_limit(
         cycles = math.ceil(n / 20) - 1
         minimum = 2.0 * cycles + LATENCY
         worst_trip = LATENCY + JITTER
-        assert makespan >= minimum
-        assert makespan <= cycles * (2.0 + worst_trip + RATE_MARGIN) + worst_trip + 1e-6
+        # A shared key's first burst waits for its probe: one round trip, once.
+        probe = worst_trip if shared else 0.0
+        assert makespan >= minimum + (LATENCY if shared else 0.0)
+        assert makespan <= cycles * (2.0 + worst_trip + RATE_MARGIN) + worst_trip + probe + 1e-6
 
 
 @pytest.mark.looptime
-async def test_another_consumer_causes_a_429_and_no_request_starts_before_the_pause_ends() -> None:
+async def test_unshared_another_consumer_causes_429s_and_none_starts_before_the_pause_ends() -> (
+    None
+):
+    # shared_key=False: the first burst goes out whole (tests/test_shared_key.py
+    # has the default, which probes first).
     async with FakeLemlistServer(seed=1, campaigns=10, latency=0.01) as fake:
         headers = {"Authorization": aiohttp.encode_basic_auth("", fake.api_key)}
         async with aiohttp.ClientSession(headers=headers) as other:
@@ -67,7 +84,10 @@ async def test_another_consumer_causes_a_429_and_no_request_starts_before_the_pa
                 async with other.get(f"{fake.base_url}/campaigns/{cid}/leads/") as response:
                     assert response.status == 200
         fake.reset_records()
-        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+        limiter = WindowRateLimiter(shared_key=False)
+        async with LemlistClient(
+            fake.api_key, base_url=fake.base_url, rate_limit=limiter
+        ) as client:
             results = await asyncio.gather(
                 *(client.get_campaign_leads(cid) for cid in fake.campaign_ids)
             )

@@ -8,6 +8,7 @@ first request; the sliding window is offered for tests that want the strictest r
 from __future__ import annotations
 
 import collections
+import itertools
 import math
 from collections.abc import Iterable
 from typing import Final, Literal, Protocol, TypeAlias
@@ -43,6 +44,10 @@ class Limiter(Protocol):
         """Count an arrival of ``key`` at loop time ``now`` and judge it."""
         ...
 
+    def spend(self, key: str, now: float, count: int) -> Verdict:
+        """Count ``count`` arrivals of ``key`` at ``now`` (another tool's); judge the last."""
+        ...
+
 
 def make_limiter(mode: WindowMode, limit: int, window: float) -> Limiter:
     """The limiter of ``mode`` admitting ``limit`` requests per ``window`` seconds."""
@@ -70,10 +75,13 @@ class FixedWindow:
         self._windows: dict[str, tuple[float, int]] = {}  # key -> (start, hits)
 
     def hit(self, key: str, now: float) -> Verdict:
+        return self.spend(key, now, 1)
+
+    def spend(self, key: str, now: float, count: int) -> Verdict:
         start, hits = self._windows.get(key, (-math.inf, 0))
         if now - start >= self._window - EPSILON:
             start, hits = now, 0
-        hits += 1
+        hits += count
         self._windows[key] = (start, hits)
         return Verdict(
             admitted=hits <= self._limit,
@@ -91,10 +99,13 @@ class SlidingWindow:
         self._arrivals: dict[str, collections.deque[float]] = {}
 
     def hit(self, key: str, now: float) -> Verdict:
+        return self.spend(key, now, 1)
+
+    def spend(self, key: str, now: float, count: int) -> Verdict:
         arrivals = self._arrivals.setdefault(key, collections.deque())
         while arrivals and now - arrivals[0] >= self._window - EPSILON:
             arrivals.popleft()
-        arrivals.append(now)
+        arrivals.extend(itertools.repeat(now, count))
         hits = len(arrivals)
         # A request at t is admitted once at most limit - 1 of these arrivals
         # are still within (t - window, t]: the oldest max(1, hits - limit + 1)

@@ -264,6 +264,12 @@ class Gate:
             if transport is not None:
                 transport.close()
 
+    def spend(self, count: int, now: float) -> Verdict | None:
+        """Count ``count`` requests of another tool at ``now``; ``None``: no rate limit."""
+        if self._limiter is None:
+            return None
+        return self._limiter.spend(self._api_key, now, count)
+
     def _verdict(self, arrival: float) -> Verdict | None:
         if self._limiter is None:
             return None

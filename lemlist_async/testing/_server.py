@@ -22,6 +22,7 @@ key, campaigns, leads and jitter.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Mapping, Sequence
@@ -698,6 +699,36 @@ class FakeLemlistServer:
         if not 200 <= status <= 599:
             raise ValueError(f"status must be in 200..599 or None, got {status}")
         return Fault.answer(status, None, "text/plain", {})
+
+    def spend(self, count: int = 1) -> int:
+        """Spend ``count`` requests of the key's rate limit, as another tool on the key would.
+
+        lemlist counts every request of a key, whoever sends it: a Zapier
+        scenario or a colleague's script eats into the same 20 per 2 s. The
+        requests count at the current loop time in the key's current window,
+        or open one as a first request does (``"fixed"``), or join the last
+        ``window`` seconds of arrivals (``"sliding"``); past the limit they
+        count too, as refused requests do. They are not recorded in `requests`
+        and `max_arrivals_in_window` does not see them.
+
+        Args:
+            count: How many requests, >= 1.
+
+        Returns:
+            ``X-RateLimit-Remaining`` after them: what the key has left.
+
+        Raises:
+            ValueError: If ``count`` < 1.
+            RuntimeError: If rate limiting is disabled (``rate_limit=None``),
+                or no event loop is running.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be an int >= 1, got {count!r}")
+        now = asyncio.get_running_loop().time()
+        verdict = self._gate.spend(count, now)
+        if verdict is None:
+            raise RuntimeError("rate limiting is disabled (rate_limit=None): nothing to spend")
+        return verdict.remaining
 
     @property
     def pending_faults(self) -> int:
