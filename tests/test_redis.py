@@ -385,6 +385,115 @@ async def test_a_slot_granted_to_a_waiter_cancelled_mid_call_goes_back(redis: Re
         pass
 
 
+class _Answers(RedisRateLimiter):
+    """Sets ``answered[code]`` once an acquire call has answered ``code``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answered = {code: asyncio.Event() for code in (GRANTED, RESERVED, QUEUED)}
+
+    async def _acquire(self, slot: str) -> tuple[int, float, int]:
+        answer = await super()._acquire(slot)
+        if answer[0] in self.answered:
+            self.answered[answer[0]].set()
+        return answer
+
+
+async def test_a_waiter_cancelled_while_it_holds_a_reservation_gives_back_the_slot_it_replaced(
+    redis: Redis,
+) -> None:
+    lim = _Answers(redis, KEY, limit=1, window=WINDOW, margin=MARGIN, lease=30.0)
+    async with lim:
+        pass
+    [release] = await scores(redis, lim)
+    waiter = asyncio.create_task(_one_request(lim))
+    await lim.answered[RESERVED].wait()  # It sleeps until the completed slot frees.
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await lim.flush()
+    assert lim.calls.release == 1
+    # Not removed: busy until the same instant as the slot it replaced, and claimable.
+    [(member, frees_at)] = (await slots(redis, lim)).items()
+    assert frees_at == pytest.approx(release, abs=1e-6)
+    assert await redis.zscore(lim.keys[2], member) == pytest.approx(release * 1e6, abs=1)
+    async with lim:
+        started = await redis_now(redis)
+    assert started >= release
+    assert not lim._in_flight
+
+
+async def test_a_waiter_queued_in_one_process_is_handed_its_slot_by_anothers_complete(
+    redis: Redis, other_redis: Redis
+) -> None:
+    holder = limiter(redis, limit=2)
+    waiter = _Answers(other_redis, KEY, limit=2, window=WINDOW, margin=MARGIN, lease=30.0)
+    await holder.__aenter__()
+    await holder.__aenter__()  # Both slots in flight: nothing to reserve.
+    request = asyncio.create_task(_one_request(waiter))
+    await waiter.answered[QUEUED].wait()
+    await holder.__aexit__(None, None, None)
+    [release, _] = await scores(redis, holder)
+    await request
+    calls = waiter.calls
+    # Asked twice (told to subscribe first, then queued); the slot came by message.
+    assert (calls.acquire, calls.subscribe, calls.queued, calls.handed) == (2, 1, 1, 1)
+    assert holder.calls.published == 1
+    # It replaced the completed slot, from the instant that slot freed.
+    assert all(s >= release + WINDOW for s in await scores(redis, holder) if s > release)
+    await holder.__aexit__(None, None, None)
+    await asyncio.gather(holder.aclose(), waiter.aclose())
+
+
+async def test_requests_under_contention_cost_a_bounded_number_of_redis_calls(
+    redis_server: RedisServer,
+) -> None:
+    processes, per_process, limit = 3, 10, 3
+    clients = [Redis.from_url(redis_server.url) for _ in range(processes)]
+    limiters = [limiter(client, limit=limit) for client in clients]
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    async def request(lim: RedisRateLimiter) -> None:
+        async with lim:
+            starts.append(loop.time())
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.gather(*(request(lim) for lim in limiters for _ in range(per_process)))
+        for lim in limiters:
+            await lim.aclose()
+    finally:
+        for client in clients:
+            await client.aclose()
+    requests = processes * per_process
+    calls = [lim.calls for lim in limiters]
+    total = sum(c.total for c in calls)
+    # acquire + complete per request; per process at most one subscription and
+    # the answer that asked for it. No poll: waiting costs no call.
+    assert sum(c.complete for c in calls) == requests
+    assert sum(c.acquire for c in calls) <= requests + processes
+    assert total <= 2 * requests + 2 * processes
+    assert total / requests <= 2.5
+    assert sum(c.handed for c in calls) <= sum(c.published for c in calls)
+    # And still never more than `limit` starts in any window.
+    starts.sort()
+    assert all(b - a >= WINDOW for a, b in zip(starts, starts[limit:], strict=False))
+
+
+async def test_aclose_closes_the_one_subscription(redis: Redis) -> None:
+    lim = limiter(redis, limit=1)
+    await asyncio.gather(*(_one_request(lim) for _ in range(3)))
+    assert lim.calls.subscribe == 1
+    [(_, listening)] = await redis.pubsub_shardnumsub(lim.channel)
+    assert listening == 1
+    await lim.aclose()
+    [(_, listening)] = await redis.pubsub_shardnumsub(lim.channel)
+    assert listening == 0
+    assert lim._reader is None
+    await lim.aclose()  # Twice is harmless.
+
+
 @pytest.mark.parametrize("outcome", ["cancelled", "raised"])
 async def test_a_slot_whose_request_was_cancelled_or_failed_is_held_a_window(
     redis: Redis, outcome: str
@@ -517,6 +626,30 @@ async def test_callers_queued_behind_a_hung_redis_all_fail_within_one_timeout() 
             now = await redis_now(client)
             assert all(s <= now + 2.0 + 0.005 for s in await scores(client, lim))
             assert not lim._in_flight
+        finally:
+            await client.aclose()
+
+
+async def test_a_waiter_queued_in_redis_fails_closed_when_redis_dies() -> None:
+    with running_redis_server() as own:
+        client = Redis.from_url(own.url, retry=Retry(NoBackoff(), 0))
+        holder = RedisRateLimiter(client, KEY, limit=1, window=WINDOW, lease=30.0)
+        waiter = _Answers(client, KEY, limit=1, window=WINDOW, lease=30.0)
+        try:
+            await holder.__aenter__()  # Its one slot in flight.
+            request = asyncio.create_task(_one_request(waiter))
+            await waiter.answered[QUEUED].wait()
+            started = asyncio.get_running_loop().time()
+            own.stop()  # Redis dies while the waiter waits for its message.
+            with pytest.raises(RateLimiterUnavailableError) as caught:
+                await request
+            # From the lost subscription, not from a later timeout.
+            assert asyncio.get_running_loop().time() - started < 2.0
+            assert isinstance(caught.value.__cause__, RedisError)
+            assert not waiter._in_flight
+            assert waiter.calls.granted + waiter.calls.reserved == 0
+            await waiter.flush()
+            await waiter.aclose()
         finally:
             await client.aclose()
 
