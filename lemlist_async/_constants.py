@@ -113,10 +113,17 @@ RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 REDIS_LEASE: Final = 60.0
 #: Seconds one Redis call may take before the limiter gives up and fails closed.
 REDIS_TIMEOUT: Final = 5.0
-#: Shortest sleep before asking Redis again after a refusal. A slot's expiry and
-#: the wake-up meet within timer resolution; this keeps a wake-up a hair early
-#: from asking again at once.
+#: Shortest sleep before asking Redis again after a refusal (the key is paused).
+#: The pause's end and the wake-up meet within timer resolution; this keeps a
+#: wake-up a hair early from asking again at once.
 REDIS_MIN_POLL: Final = 0.001
+#: Seconds a waiter queued in Redis waits for the message that hands it a slot
+#: before it asks again, plus ``window / limit`` for each waiter ahead of it (the
+#: pace at which slots free at the limit). Pub/sub delivers at most once: a
+#: message lost while the subscription reconnects, or capacity freed by a lease
+#: running out (which no process announces), costs at most this long. Well above
+#: a normal wait, so that a healthy queue never asks twice.
+REDIS_WAKE_TIMEOUT: Final = 5.0
 #: First part of every Redis key the limiter writes.
 REDIS_KEY_PREFIX: Final = "lemlist-async"
 

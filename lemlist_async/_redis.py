@@ -14,27 +14,65 @@ between workers does not matter.
 
 The state of one key, under a hash tag so that a Redis Cluster keeps it on one
 slot (``<fp>`` is ``key_fingerprint(api_key)``; the key itself never leaves the
-process):
+process). Times are Redis times in integer µs:
 
-* ``lemlist-async:{<fp>}:slots``, a sorted set of slot ids scored by the Redis
-  time (µs) at which each slot frees itself. A slot in flight scores
-  ``now + lease``, so the slots of a process that dies mid-request free
-  themselves; completing a slot rescores it to ``now + window + margin``.
-* ``lemlist-async:{<fp>}:pause``, the Redis time (µs) at which a pause ends.
+* ``lemlist-async:{<fp>}:slots``, a sorted set: every busy slot, scored by when
+  it frees itself. Sent and not yet completed (or reserved): ``start + lease``,
+  so the slots of a process that dies free themselves. Completed:
+  ``now + window + margin``. Its size is the number of busy slots.
+* ``lemlist-async:{<fp>}:done``, a sorted set: the completed slots that no
+  waiter has claimed yet, scored by when they free (the same score as in
+  ``slots``).
+* ``lemlist-async:{<fp>}:reserved``, a hash: slot id -> the instant it may be
+  used, for the slots handed out for a later start and not yet completed.
+* ``lemlist-async:{<fp>}:queue``, a sorted set: the waiters (one per process at
+  most) that found no slot, scored by when they queued: first in, first out
+  across processes.
+* ``lemlist-async:{<fp>}:pause``, a string: when a pause ends.
+* ``lemlist-async:{<fp>}:wake``, a pub/sub shard channel (``SPUBLISH``,
+  ``SSUBSCRIBE``: Redis 7.0 or later): ``"<slot id> <µs>"`` hands a queued
+  waiter its slot, usable that many µs after the message was published;
+  ``"pause <µs>"`` tells every process of a pause.
 
-Four scripts, each one atomic step on Redis's clock: *acquire* (drop expired
-slots; refuse while paused; take a slot if fewer than ``limit`` are busy, else
-answer how long until one could free), *complete*, *pause* (optionally only if
-the server counted more requests than there are busy slots) and *status*.
+Slot ids are ``<instance>-<n>``: random per limiter, a counter per slot.
+
+Five scripts, each one atomic step on Redis's clock; each first drops the
+slots whose time is up:
+
+* *acquire* (one call per request): if a slot is free now, it takes it. Else it
+  *reserves* the earliest completed slot that nobody claimed: that slot leaves
+  the set and the caller's takes its place, scored ``release + lease``, so the
+  number of busy slots is the same at every instant (the old slot was busy until
+  ``release``, the new one is from then), and the caller sleeps until
+  ``release`` and sends without asking again. Else (every slot is in flight or
+  reserved) the caller is queued. Refused while paused.
+* *complete* (one call per request): the slot frees ``window + margin`` from
+  now; if a waiter is queued, the slot is at once reserved for it, and the
+  message on the channel tells it when to send. Otherwise it is claimable.
+* *release*: gives back what a waiter that left held: a ticket leaves the
+  queue, a slot granted now is removed, a reservation becomes again the
+  completed slot it replaced, busy until the same instant (removing it would
+  free capacity earlier than the slot it replaced).
+* *pause* (optionally only if the server counted more requests than there are
+  busy slots), which also tells every process through the channel, and
+  *status*.
+
+Uncontended, a request costs two Redis calls (acquire, complete); under
+contention too: a reservation is known from the acquire's answer, and a queued
+waiter is handed its slot by someone else's complete. Nobody polls. Pub/sub
+delivers at most once, so a queued waiter that hears nothing for
+``REDIS_WAKE_TIMEOUT`` asks again (a reservation made for it is then found).
 
 In one process a single coroutine talks to Redis for the waiters at a time, the
-others queue behind it first in, first out. A refused acquire sleeps exactly
-until the earliest instant a slot could free (or the pause ends), never less
-than ``REDIS_MIN_POLL``: no busy loop. Uncontended, a request costs two Redis
-calls (acquire, complete). If Redis cannot be reached the limiter raises
+others queue behind it first in, first out; it passes the turn on as soon as it
+knows when its slot starts, so reservations pipeline, and requests are sent in
+the order their waiters came. One subscription connection per limiter listens to
+the channel, opened when a process first has to wait; ``aclose`` closes it (so
+does the end of the event loop). If Redis cannot be reached the limiter raises
 ``RateLimiterUnavailableError`` and nothing is sent: it fails closed. The
 waiters queued behind a Redis call that fails fail with it, so with Redis hung
-none waits for it longer than about one ``timeout``.
+none waits for it longer than about one ``timeout``; a waiter queued in Redis
+fails as soon as its subscription is lost.
 """
 
 from __future__ import annotations
@@ -60,6 +98,7 @@ from ._constants import (
     REDIS_LEASE,
     REDIS_MIN_POLL,
     REDIS_TIMEOUT,
+    REDIS_WAKE_TIMEOUT,
 )
 from ._errors import LemlistError
 from ._headers import RateLimitInfo
@@ -67,7 +106,8 @@ from ._params import check_count, check_seconds
 
 try:
     from redis.asyncio import Redis
-    from redis.asyncio.cluster import RedisCluster
+    from redis.asyncio.client import PubSub
+    from redis.asyncio.cluster import ClusterPubSub, RedisCluster
     from redis.commands.core import AsyncScript
     from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -84,97 +124,230 @@ T = TypeVar("T")
 
 _US: Final = 1_000_000  # Scripts count Redis time in integer microseconds.
 
-# Every script takes KEYS = [slots, pause] and reads the clock from Redis TIME.
-# Times are integer microseconds (about 1.8e15: exact in a Lua double). They are
-# passed to redis.call as numbers, which Redis formats with 17 significant
-# digits; Lua's tostring() would round them to 14, so no time is ever
-# concatenated into a string.
+# The acquire script's answers: {code, µs, messages published}.
+_GRANTED: Final = 1  # A slot, free now.
+_RESERVED: Final = 2  # A slot that may be used µs from now.
+_PAUSED: Final = 3  # The key is paused for µs more.
+_QUEUED: Final = 4  # Queued; a message will hand it a slot. µs: until a slot's lease may end.
+_SUBSCRIBE: Final = 5  # It would be queued: listen on the channel first, then ask again.
+_HOLDING: Final = frozenset({_GRANTED, _RESERVED, _QUEUED})  # Redis holds something for the id.
 
-_NOW: Final = """
+# Every script takes KEYS = [slots, pause, done, reserved, queue] and ARGV =
+# [limit, lease µs, window + margin µs, channel, ...], and reads the clock from
+# Redis TIME. Times are integer microseconds (about 1.8e15: exact in a Lua
+# double). They are passed to redis.call as numbers, which Redis formats with 17
+# significant digits; Lua's tostring() would round them to 14, so no time is ever
+# concatenated into a string: messages carry durations (well under 1e14 µs).
+_PRELUDE: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-"""
+local SLOTS, PAUSE, DONE, RESERVED, QUEUE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local limit, lease, hold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local channel = ARGV[4]
+local published = 0
 
-#: ARGV: limit, lease µs, window + margin µs, slot id, then the ids of slots this
-#: process may have taken by a call that failed (they are removed first).
-#: Returns {1, 0} when the slot is taken, else {0, µs to wait}.
-_ACQUIRE: Final = (
-    _NOW
-    + """
-for i = 5, #ARGV do
-  redis.call('ZREM', KEYS[1], ARGV[i])
+-- Slots whose time is up free themselves (a dead process's, at the end of their lease).
+local function expire()
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', SLOTS, '-inf', now)) do
+    redis.call('HDEL', RESERVED, id)
+  end
+  redis.call('ZREMRANGEBYSCORE', SLOTS, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', DONE, '-inf', now)
 end
-local pause_end = tonumber(redis.call('GET', KEYS[2]) or 0)
-if pause_end > now then
-  return {0, pause_end - now}
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local limit = tonumber(ARGV[1])
-local lease = tonumber(ARGV[2])
-local hold = tonumber(ARGV[3])
-local busy = redis.call('ZCARD', KEYS[1])
-if busy < limit then
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[4])
-  -- Every score is at most now + max(lease, hold): the set may vanish after that.
-  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(lease, hold) / 1000) + 1000)
-  return {1, 0}
-end
--- busy - limit + 1 slots must free. A slot in flight frees at the earliest
--- window + margin from now (if it completed this instant), so no slot frees
--- later than that bound unless it is still in flight then: wait until the
--- sooner of the two, then ask again.
-local nth = redis.call('ZRANGE', KEYS[1], busy - limit, busy - limit, 'WITHSCORES')
-return {0, math.min(tonumber(nth[2]), now + hold) - now}
-"""
-)
 
-#: ARGV: slot id, window + margin µs, lease µs.
-#: Returns 1 if the slot was still held, 0 if its lease had run out (it is held
-#: again all the same: the server may have counted the request).
-_COMPLETE: Final = (
-    _NOW
-    + """
-local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
-local hold = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + hold, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(tonumber(ARGV[3]), hold) / 1000) + 1000)
-if held then
-  return 1
+local function pause_end()
+  return tonumber(redis.call('GET', PAUSE) or 0)
 end
-return 0
-"""
-)
 
-#: ARGV: delay µs, counted (-1: pause unconditionally; else pause only if the
-#: server counted more requests than there are busy slots).
-#: Returns {1 if the key is paused now else 0, µs until the pause ends}.
-_PAUSE: Final = (
-    _NOW
-    + """
-local counted = tonumber(ARGV[2])
-if counted >= 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  if counted <= redis.call('ZCARD', KEYS[1]) then
-    return {0, 0}
+-- The earliest completed slot nobody claimed leaves the set; returns when it frees.
+local function claim()
+  local first = redis.call('ZRANGE', DONE, 0, 0, 'WITHSCORES')
+  if #first == 0 then
+    return nil
+  end
+  redis.call('ZREM', DONE, first[1])
+  redis.call('ZREM', SLOTS, first[1])
+  return tonumber(first[2])
+end
+
+-- id's slot is busy from start until it completes (or start + lease).
+local function reserve(id, start)
+  redis.call('ZADD', SLOTS, start + lease, id)
+  redis.call('HSET', RESERVED, id, start)
+end
+
+-- Hand what can be handed to the waiters queued across processes, oldest first:
+-- a slot free now, else the earliest completed one from its release. Nothing
+-- starts before a pause ends. Each hears of its slot on the channel.
+local function serve()
+  local pause = pause_end()
+  while true do
+    local head = redis.call('ZRANGE', QUEUE, 0, 0)[1]
+    if not head then
+      return
+    end
+    local start = now
+    if redis.call('ZCARD', SLOTS) >= limit then
+      start = claim()
+      if not start then
+        return
+      end
+    end
+    start = math.max(start, pause)
+    reserve(head, start)
+    redis.call('ZREM', QUEUE, head)
+    redis.call('SPUBLISH', channel, head .. ' ' .. (start - now))
+    published = published + 1
   end
 end
-local pause_end = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[2]) or 0)
-if current >= pause_end then
-  return {1, current - now}
+
+-- What a waiter that left held goes back: a ticket leaves the queue; a slot
+-- granted now is removed (nothing was sent); a reservation becomes again the
+-- completed slot it replaced, busy until its start and claimable. Removing it
+-- would free capacity before the slot it replaced did.
+local function give_back(id)
+  if redis.call('ZREM', QUEUE, id) == 1 then
+    return
+  end
+  local start = tonumber(redis.call('HGET', RESERVED, id))
+  redis.call('HDEL', RESERVED, id)
+  if redis.call('ZREM', SLOTS, id) == 1 and start and start > now then
+    redis.call('ZADD', SLOTS, start, id)
+    redis.call('ZADD', DONE, start, id)
+  end
 end
-redis.call('SET', KEYS[2], pause_end, 'PX', math.ceil((pause_end - now) / 1000) + 1)
-return {1, pause_end - now}
+
+-- The keys may vanish once every slot has freed (a reservation may end past
+-- now + lease: it starts later).
+local function touch()
+  local last = redis.call('ZRANGE', SLOTS, -1, -1, 'WITHSCORES')[2]
+  local ttl = math.ceil(math.max(hold, tonumber(last or 0) - now) / 1000) + 1000
+  for _, key in ipairs({SLOTS, DONE, RESERVED, QUEUE}) do
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+"""
+
+#: ARGV[5]: the caller's slot id; ARGV[6]: 1 if the caller listens on the channel
+#: (it may be queued); ARGV[7...]: ids this process may hold by calls that failed
+#: (given back first). Returns {code, µs, messages published, waiters ahead}.
+_ACQUIRE: Final = (
+    _PRELUDE
+    + """
+expire()
+for i = 7, #ARGV do
+  give_back(ARGV[i])
+end
+local id = ARGV[5]
+local pause = pause_end()
+local function answer(code, value, ahead)
+  touch()
+  return {code, value, published, ahead or 0}
+end
+-- Asked again: a slot was handed to it (its message may have been lost), unless
+-- that slot would start inside a pause that began since.
+local start = tonumber(redis.call('HGET', RESERVED, id))
+if start then
+  if pause <= now or start >= pause then
+    return answer(2, math.max(0, start - now))
+  end
+  give_back(id)
+end
+if pause > now then
+  return answer(3, pause - now)
+end
+serve()  -- Those queued before the caller first.
+start = tonumber(redis.call('HGET', RESERVED, id))
+if start then
+  return answer(2, math.max(0, start - now))
+end
+if redis.call('ZCARD', QUEUE) == 0 then
+  if redis.call('ZCARD', SLOTS) < limit then
+    redis.call('ZADD', SLOTS, now + lease, id)
+    return answer(1, 0)
+  end
+  local release = claim()
+  if release then
+    reserve(id, release)
+    return answer(2, release - now)
+  end
+end
+if ARGV[6] ~= '1' then
+  return answer(5, 0)
+end
+if not redis.call('ZSCORE', QUEUE, id) then
+  redis.call('ZADD', QUEUE, now, id)
+end
+-- Every slot is in flight or reserved: each frees by a complete, which serves
+-- the queue, or at the end of its lease, which nobody announces. The caller
+-- asks again then if it has heard nothing.
+local first = redis.call('ZRANGE', SLOTS, 0, 0, 'WITHSCORES')[2]
+return answer(4, math.max(0, tonumber(first or now) - now), redis.call('ZRANK', QUEUE, id))
+"""
+)
+
+#: ARGV[5]: slot id. Returns {1 if the slot was still held, else 0 (its lease had
+#: run out: it is held again all the same, the server may have counted the
+#: request), messages published}.
+_COMPLETE: Final = (
+    _PRELUDE
+    + """
+expire()
+local id = ARGV[5]
+local held = redis.call('ZSCORE', SLOTS, id)
+redis.call('HDEL', RESERVED, id)
+redis.call('ZADD', SLOTS, now + hold, id)
+redis.call('ZADD', DONE, now + hold, id)
+serve()
+touch()
+return {held and 1 or 0, published}
+"""
+)
+
+#: ARGV[5...]: ids to give back. Returns {0, messages published}.
+_RELEASE: Final = (
+    _PRELUDE
+    + """
+expire()
+for i = 5, #ARGV do
+  give_back(ARGV[i])
+end
+serve()
+touch()
+return {0, published}
+"""
+)
+
+#: ARGV[5]: delay µs; ARGV[6]: counted (-1: pause unconditionally; else pause only
+#: if the server counted more requests than there are busy slots).
+#: Returns {1 if the key is paused now else 0, µs until the pause ends, messages}.
+_PAUSE: Final = (
+    _PRELUDE
+    + """
+expire()
+local counted = tonumber(ARGV[6])
+if counted >= 0 and counted <= redis.call('ZCARD', SLOTS) then
+  return {0, 0, 0}
+end
+local ends = now + tonumber(ARGV[5])
+local current = pause_end()
+if current >= ends then
+  return {1, current - now, 0}
+end
+redis.call('SET', PAUSE, ends, 'PX', math.ceil((ends - now) / 1000) + 1)
+-- Every process stops: one sleeping until a reserved slot's start sends nothing
+-- inside the pause.
+redis.call('SPUBLISH', channel, 'pause ' .. (ends - now))
+return {1, ends - now, 1}
 """
 )
 
 #: Returns {busy slots, µs until the pause ends (0 when not paused)}.
 _STATUS: Final = (
-    _NOW
+    _PRELUDE
     + """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local pause_end = tonumber(redis.call('GET', KEYS[2]) or 0)
-return {redis.call('ZCARD', KEYS[1]), math.max(0, pause_end - now)}
+expire()
+return {redis.call('ZCARD', SLOTS), math.max(0, pause_end() - now)}
 """
 )
 
@@ -190,29 +363,48 @@ class RateLimiterUnavailableError(LemlistError):
 
 @attrs.define
 class RedisCalls:
-    """How many Redis calls a ``RedisRateLimiter`` made, by script.
+    """How many Redis calls a ``RedisRateLimiter`` made, by kind, and the messages it exchanged.
+
+    Every attribute but the last two counts round trips to Redis (``total``).
+    Messages travel without a call of their own: a script publishes them inside
+    the call that runs it, and Redis pushes them to the subscription.
 
     Attributes:
-        acquire: Acquire calls, granted or refused (a refusal means a later poll).
-        granted: Acquire calls that took a slot.
+        acquire: Acquire calls, whatever their answer (one per request, plus one
+            per pause, lost message, or first wait of the limiter).
+        granted: Acquire calls that took a slot free at once.
+        reserved: Acquire calls that took a slot for a later start.
+        queued: Acquire calls that queued the waiter (a message hands it its slot).
         complete: Slots handed back after their request (one per request sent).
         pause: Pauses sent, and ``Remaining: 0`` checks against the busy slots.
-        release: Slots taken but never used (the waiter was cancelled or the key
-            paused meanwhile), given back at once.
+        release: Slots, reservations or places in the queue given back unused
+            (the waiter was cancelled, or the key paused meanwhile).
         status: ``busy()`` and ``paused_for()`` calls.
+        subscribe: Subscriptions to the key's channel (one per limiter, and one
+            more after each loss of the connection).
+        published: Messages this limiter's scripts published (slots handed to
+            queued waiters of any process, pauses).
+        handed: Messages that handed this limiter's waiters their slot.
     """
 
     acquire: int = 0
     granted: int = 0
+    reserved: int = 0
+    queued: int = 0
     complete: int = 0
     pause: int = 0
     release: int = 0
     status: int = 0
+    subscribe: int = 0
+    published: int = 0
+    handed: int = 0
 
     @property
     def total(self) -> int:
-        """Every Redis call made."""
-        return self.acquire + self.complete + self.pause + self.release + self.status
+        """Every Redis call made (messages are not calls)."""
+        return (
+            self.acquire + self.complete + self.pause + self.release + self.status + self.subscribe
+        )
 
     def per_request(self) -> float:
         """Calls per completed request (``nan`` before the first)."""
@@ -226,7 +418,14 @@ class RedisRateLimiter:
     ``WindowRateLimiter``, its slots kept in Redis: every process (and host) that
     builds one with the same Redis and the same API key shares one budget, one
     pause on 429, and one view of ``X-RateLimit-Remaining: 0``. Use one per API
-    key and event loop.
+    key and event loop, and ``await limiter.aclose()`` when done with it (or
+    ``async with contextlib.aclosing(RedisRateLimiter(...)) as limiter:``).
+
+    Waiting costs no Redis call: a waiter learns when its slot starts from the
+    call that asks for it, or from a message on the key's channel (Redis 7.0 or
+    later: sharded pub/sub). The first time a process must wait, the limiter
+    opens one subscription connection from the client's pool, kept until
+    ``aclose``.
 
     Args:
         redis: A ``redis.asyncio.Redis`` client, or a
@@ -246,7 +445,8 @@ class RedisRateLimiter:
 
     Raises:
         ValueError: An argument is out of range, or the key is empty.
-        TypeError: ``api_key`` is not a string.
+        TypeError: ``api_key`` is not a string, or ``redis`` is a Redis Cluster
+            client of a redis-py older than 8.0 (no cluster pub/sub).
     """
 
     def __init__(
@@ -260,6 +460,12 @@ class RedisRateLimiter:
         lease: float = REDIS_LEASE,
         timeout: float = REDIS_TIMEOUT,
     ) -> None:
+        if isinstance(redis, RedisCluster) and not hasattr(redis, "pubsub"):
+            # Waiters hear of their slot on the key's sharded channel.
+            raise TypeError(
+                "RedisRateLimiter on a Redis Cluster needs redis-py 8.0 or later "
+                '(pub/sub on redis.asyncio.cluster.RedisCluster): pip install "redis>=8"'
+            )
         check_count(limit, "limit", minimum=1)
         check_seconds(window, "window")
         check_seconds(margin, "margin", allow_zero=True)
@@ -273,28 +479,41 @@ class RedisRateLimiter:
         self._redis = redis
         prefix = f"{REDIS_KEY_PREFIX}:{{{key_fingerprint(resolve_api_key(api_key))}}}"
         self._prefix = prefix
-        self._keys: tuple[str, str] = (f"{prefix}:slots", f"{prefix}:pause")
+        self._keys: tuple[str, ...] = tuple(
+            f"{prefix}:{name}" for name in ("slots", "pause", "done", "reserved", "queue")
+        )
+        self._channel = f"{prefix}:wake"
         self._acquire_script = redis.register_script(_ACQUIRE)
         self._complete_script = redis.register_script(_COMPLETE)
+        self._release_script = redis.register_script(_RELEASE)
         self._pause_script = redis.register_script(_PAUSE)
         self._status_script = redis.register_script(_STATUS)
         # Slot ids: unique per limiter (random) and per slot (a counter).
         self._instance = secrets.token_hex(6)
         self._serial = 0
-        # Slots a failed or timed-out acquire may have taken; the next acquire drops them.
+        # Ids that a failed or timed-out call may have left holding a slot, a
+        # reservation or a place in the queue; the next acquire gives them back.
         self._abandoned: set[str] = set()
         # One coroutine talks to Redis for the waiters at a time; asyncio.Lock
         # queues the others first in, first out, and lets a cancelled one leave.
         self._turn = asyncio.Lock()
+        # Resolved once the latest waiter that had its turn has sent (or left):
+        # the next one sends after it, whatever their slots' starts.
+        self._sent: asyncio.Future[None] | None = None
         # The error of the latest turn that found Redis unavailable: a waiter
-        # that queued before it fails with it (see __aenter__).
+        # that queued before it fails with it (see _wait_for_turn).
         self._outage: RateLimiterUnavailableError | None = None
         # Ids of this process's slots in flight, oldest first. Any of them can be
         # completed by any request: they differ only in their lease's end, so the
         # oldest goes first and the longest-running request keeps a later lease.
         self._in_flight: deque[str] = deque()
-        self._paused_until = -math.inf  # Loop time: pauses asked for here.
+        self._paused_until = -math.inf  # Loop time: pauses asked for here or heard of.
         self._tasks: set[asyncio.Task[Any]] = set()
+        # The subscription to the key's channel, and the waiters queued in Redis
+        # that it may hand a slot: id -> seconds until the slot starts, or the
+        # error that ended the subscription.
+        self._reader: asyncio.Task[None] | None = None
+        self._tickets: dict[str, asyncio.Future[float | RateLimiterUnavailableError]] = {}
         self._info: RateLimitInfo | None = None
         self._calls = RedisCalls()
 
@@ -319,6 +538,11 @@ class RedisRateLimiter:
         return self._keys
 
     @property
+    def channel(self) -> str:
+        """The key's pub/sub shard channel (under the same hash tag as the keys)."""
+        return self._channel
+
+    @property
     def info(self) -> RateLimitInfo | None:
         """The rate-limit headers of the latest response seen through this limiter."""
         return self._info
@@ -329,7 +553,7 @@ class RedisRateLimiter:
         return attrs.evolve(self._calls)
 
     async def busy(self) -> int:
-        """Slots taken now across all processes: in flight, or finished less than a window ago.
+        """Slots taken now across all processes: sent, reserved, or completed within a window.
 
         Raises:
             RateLimiterUnavailableError: Redis failed or did not answer.
@@ -350,52 +574,55 @@ class RedisRateLimiter:
         """Wait until every call this limiter made in the background has reached Redis.
 
         ``pause`` and ``observe`` are synchronous (the pipeline calls them between
-        two awaits), so they send their scripts from background tasks.
+        two awaits), so they send their scripts from background tasks; so are the
+        slots of cancelled waiters given back.
         """
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
+    async def aclose(self) -> None:
+        """Close the subscription to the key's channel, after the background calls.
+
+        The ``Redis`` client stays open (the limiter does not own it). Call it
+        once the limiter's requests are done; a waiter still queued in Redis
+        would then wait for a message that can no longer come, up to
+        ``REDIS_WAKE_TIMEOUT``, and ask again. The limiter may be used after it:
+        it subscribes again when a process next has to wait. Without it, the
+        subscription closes when the event loop ends.
+        """
+        await self.flush()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            # Not awaited directly: the reader's cancellation is not this caller's.
+            await asyncio.wait([reader])
+
     async def __aenter__(self) -> None:
         loop = asyncio.get_running_loop()
-        # Redis unavailable: the waiter holding the turn fails after at most one
-        # timeout, and every waiter that was queued behind it by then fails with
-        # the same cause instead of asking in turn (with Redis hung, the k-th
-        # waiter would fail only after k timeouts). They shared that outage: the
-        # call that failed was made for all of them, one at a time being how the
-        # limiter avoids a herd of calls. A waiter that comes after the failure
-        # asks afresh, as Redis may be back. So a waiter fails as soon as the
-        # call in flight (or the next one) has failed, at most one timeout after
-        # it started; the queue stays FIFO with one call in flight; and no slot
-        # is taken by the waiters that fail without asking. (A deadline per
-        # waiter would not do: a waiter may queue for many windows while Redis
-        # is healthy and the key is at its limit, so only its wait for a Redis
-        # call may be bounded, and that call is the holder's.)
-        seen = self._outage
-        async with self._turn:
-            outage = self._outage
-            if outage is not seen and outage is not None:
-                raise RateLimiterUnavailableError(*outage.args) from outage.__cause__
-            while True:
-                pause = self._paused_until - loop.time()
-                if pause > 0:
-                    # A pause asked for here may not have reached Redis yet.
-                    await asyncio.sleep(pause)
-                    continue
-                slot = self._next_slot()
-                try:
-                    wait = await self._ask(slot)
-                except RateLimiterUnavailableError as exc:
-                    self._outage = exc
-                    raise
-                if wait is None:
-                    if self._paused_until > loop.time():
-                        # pause() came while Redis was granting: the slot is
-                        # unused, so it goes back and this waiter waits it out.
-                        self._spawn(self._release(slot))
-                        continue
+        while True:
+            slot, start, predecessor, sent = await self._wait_for_turn()
+            # The turn has passed on: the next waiter asks while this one waits
+            # for its slot's start.
+            used = False
+            try:
+                if start > loop.time():
+                    await asyncio.sleep(start - loop.time())
+                if predecessor is not None:
+                    # Shielded: a cancelled waiter must not cancel its predecessor's signal.
+                    await asyncio.shield(predecessor)
+                if self._paused_until <= loop.time():
                     self._in_flight.append(slot)
+                    used = True
                     return
-                await asyncio.sleep(max(wait, REDIS_MIN_POLL))
+            finally:
+                if not sent.done():
+                    sent.set_result(None)
+                if not used:
+                    # Cancelled while it waited for its slot's start, or a pause
+                    # came: the slot goes back (a reservation as the slot it replaced).
+                    self._spawn(self._give_back(slot))
+            # A pause that would cover this slot's start: queue again once it ends
+            # (behind the waiters that queued meanwhile).
 
     async def __aexit__(
         self,
@@ -415,8 +642,8 @@ class RedisRateLimiter:
         """Let no request of this key start, in any process, for ``delay`` seconds from now.
 
         This process stops at once; the others as soon as the pause reaches Redis
-        (a background call; see ``flush``). A shorter pause never cuts a longer
-        one short.
+        (a background call; see ``flush``), which tells them through the key's
+        channel. A shorter pause never cuts a longer one short.
 
         Raises:
             ValueError: ``delay`` is not a finite number.
@@ -446,56 +673,232 @@ class RedisRateLimiter:
         if pause > 0 and math.isfinite(pause):
             self._spawn(self._pause(pause, counted=info.limit - info.remaining))
 
+    # -- Waiting for a slot ---------------------------------------------------------
+
+    async def _wait_for_turn(
+        self,
+    ) -> tuple[str, float, asyncio.Future[None] | None, asyncio.Future[None]]:
+        """Take the turn, learn when a slot starts, pass the turn on.
+
+        Returns the slot's id, the loop time at which it may be used, and the
+        signals of the previous waiter's send and of this one's.
+        """
+        # Redis unavailable: the waiter holding the turn fails after at most one
+        # timeout, and every waiter that was queued behind it by then fails with
+        # the same cause instead of asking in turn (with Redis hung, the k-th
+        # waiter would fail only after k timeouts). They shared that outage: the
+        # call that failed was made for all of them, one at a time being how the
+        # limiter avoids a herd of calls. A waiter that comes after the failure
+        # asks afresh, as Redis may be back. So a waiter fails as soon as the
+        # call in flight (or the next one) has failed, at most one timeout after
+        # it started; the queue stays FIFO with one call in flight; and no slot
+        # is taken by the waiters that fail without asking. (A deadline per
+        # waiter would not do: a waiter may queue for many windows while Redis
+        # is healthy and the key is at its limit, so only its wait for a Redis
+        # call may be bounded, and that call is the holder's.)
+        seen = self._outage
+        async with self._turn:
+            outage = self._outage
+            if outage is not seen and outage is not None:
+                raise RateLimiterUnavailableError(*outage.args) from outage.__cause__
+            try:
+                slot, start = await self._slot_start()
+            except RateLimiterUnavailableError as exc:
+                self._outage = exc
+                raise
+            predecessor = self._sent
+            sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._sent = sent
+            return slot, start, predecessor, sent
+
+    async def _slot_start(self) -> tuple[str, float]:
+        """Ask Redis for a slot until one is known: its id and the loop time it starts."""
+        loop = asyncio.get_running_loop()
+        slot = self._next_slot()
+        queued = False  # Redis may hold a place in the queue, or a slot handed to it, for slot.
+        known = False
+        try:
+            while True:
+                pause = self._paused_until - loop.time()
+                if pause > 0:
+                    # A pause asked for here (or heard of) may not have reached Redis yet.
+                    await asyncio.sleep(pause)
+                    continue
+                # Listening before asking: the message that hands the slot may
+                # come before the call's answer.
+                ticket: asyncio.Future[float | RateLimiterUnavailableError] = loop.create_future()
+                self._tickets[slot] = ticket
+                try:
+                    code, value, ahead = await self._ask(slot)
+                    if code == _QUEUED:
+                        queued = True
+                        try:
+                            async with asyncio.timeout(self._wake_timeout(ahead, value)):
+                                handed = await ticket
+                        except TimeoutError:
+                            continue  # No message: ask again (a slot handed meanwhile is found).
+                        if isinstance(handed, RateLimiterUnavailableError):
+                            raise RateLimiterUnavailableError(*handed.args) from handed.__cause__
+                        code, value = _RESERVED, handed
+                finally:
+                    del self._tickets[slot]
+                if code == _SUBSCRIBE:
+                    await self._subscribe()
+                    continue
+                if code == _PAUSED:
+                    await asyncio.sleep(max(value, REDIS_MIN_POLL))
+                    continue
+                start = loop.time() + value
+                if self._paused_until > loop.time():
+                    # pause() came while Redis was answering: the slot is unused,
+                    # so it goes back and this waiter waits the pause out.
+                    self._spawn(self._give_back(slot))
+                    slot, queued = self._next_slot(), False
+                    continue
+                known = True
+                return slot, start
+        finally:
+            if queued and not known:
+                # Cancelled, or failed, while queued in Redis.
+                self._spawn(self._give_back(slot))
+
+    def _wake_timeout(self, ahead: int, lease_end: float) -> float:
+        """How long a queued waiter waits for its message before it asks again.
+
+        A message may be lost: ``REDIS_WAKE_TIMEOUT``, plus the time the waiters
+        ahead take at the limit's pace. A slot whose lease ends frees without a
+        message: no later than then (a crashed process's slots).
+        """
+        pace = (self.window + self.margin) / self.limit
+        return min(REDIS_WAKE_TIMEOUT + ahead * pace, lease_end + REDIS_MIN_POLL)
+
+    # -- The subscription -----------------------------------------------------------
+
+    @property
+    def _listening(self) -> bool:
+        return self._reader is not None and not self._reader.done()
+
+    async def _subscribe(self) -> None:
+        """Open the limiter's one subscription to the key's channel, and start reading it.
+
+        Raises:
+            RateLimiterUnavailableError: Redis failed or did not confirm in time.
+        """
+        if self._listening:
+            return
+        self._calls.subscribe += 1
+        pubsub = self._redis.pubsub()
+        subscribed = False
+        try:
+            async with asyncio.timeout(self.timeout):
+                await pubsub.ssubscribe(self._channel)
+                # Confirmed before any waiter is queued: a message published
+                # before the subscription took effect would be lost.
+                while True:
+                    reply = await _next_message(pubsub, timeout=self.timeout)
+                    if reply is not None and reply["type"] == "ssubscribe":
+                        break
+            subscribed = True
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        finally:
+            if not subscribed:  # Failed or cancelled: the connection goes back to the pool.
+                await pubsub.aclose()
+        reader = asyncio.get_running_loop().create_task(self._read(pubsub))
+        reader.add_done_callback(_retrieve)
+        self._reader = reader
+
+    async def _read(self, pubsub: PubSub | ClusterPubSub) -> None:
+        """Hand each message to its waiter, until the subscription fails or is closed."""
+        try:
+            while True:
+                message = await _next_message(pubsub, timeout=None)
+                if message is not None and message["type"] == "smessage":
+                    self._on_message(message["data"])
+        except (RedisError, OSError) as exc:
+            # The waiters queued in Redis would never hear of their slot: they
+            # fail now, as they would on their next call. The next waiter
+            # subscribes again (or fails, if Redis is still away).
+            error = _unavailable(exc)
+            error.__cause__ = exc
+            logger.warning("rate limit: lost the subscription to Redis (%s)", exc)
+            for ticket in self._tickets.values():
+                if not ticket.done():
+                    ticket.set_result(error)
+        finally:
+            await pubsub.aclose()
+
+    def _on_message(self, data: bytes | str) -> None:
+        text = data.decode() if isinstance(data, bytes) else data
+        head, _, value = text.partition(" ")
+        seconds = int(value) / _US
+        if head == "pause":
+            # Another process paused the key: a waiter sleeping until its
+            # reserved slot's start gives it back rather than send inside the pause.
+            self._paused_until = max(
+                self._paused_until, asyncio.get_running_loop().time() + seconds
+            )
+            return
+        ticket = self._tickets.get(head)
+        if ticket is not None and not ticket.done():
+            self._calls.handed += 1
+            ticket.set_result(seconds)
+
     # -- Redis calls -----------------------------------------------------------------
 
     def _next_slot(self) -> str:
         self._serial += 1
         return f"{self._instance}-{self._serial}"
 
-    async def _ask(self, slot: str) -> float | None:
-        """One acquire call: ``None`` when ``slot`` was taken, else seconds to wait.
+    async def _ask(self, slot: str) -> tuple[int, float, int]:
+        """One acquire call: its answer's code, seconds to wait, and waiters ahead if queued.
 
         The call runs in a task of its own that a cancelled waiter does not stop:
-        once it is answered, a slot granted to a waiter that left goes back, and so
-        does one a failed or timed-out call may have taken (removing a slot that
-        was never added is harmless).
+        once it is answered, whatever Redis holds for a waiter that left goes
+        back, and so does whatever a failed or timed-out call may have taken.
         """
         task = self._spawn(self._acquire(slot), quiet=True)
         answered = False
         try:
-            wait = await asyncio.shield(task)
+            answer = await asyncio.shield(task)
             answered = True
         finally:
             if not answered:
-                task.add_done_callback(functools.partial(self._release_if_granted, slot))
-        return wait
+                task.add_done_callback(functools.partial(self._give_back_if_held, slot))
+        return answer
 
-    def _release_if_granted(self, slot: str, task: asyncio.Task[float | None]) -> None:
+    def _give_back_if_held(self, slot: str, task: asyncio.Task[tuple[int, float, int]]) -> None:
         if not task.cancelled() and task.exception() is None:
-            if task.result() is None:  # Granted to a waiter that left: give it back.
-                self._spawn(self._release(slot))
+            if task.result()[0] in _HOLDING:  # For a waiter that left: give it back.
+                self._spawn(self._give_back(slot))
             return
         # A call that failed or timed out may have run on Redis all the same and
-        # would hold the slot for a whole lease. Redis may still be away, so the
-        # id rides along with this process's next acquire, which removes it.
+        # would hold a slot for a whole lease. Redis may still be away, so the
+        # id rides along with this process's next acquire, which gives it back.
         self._abandoned.add(slot)
 
-    async def _acquire(self, slot: str) -> float | None:
+    async def _acquire(self, slot: str) -> tuple[int, float, int]:
         self._calls.acquire += 1
         abandoned = tuple(self._abandoned)
-        granted, wait = await self._run(
-            self._acquire_script, (self.limit, self._lease_us, self._hold_us, slot, *abandoned)
+        code, value, published, ahead = await self._run(
+            self._acquire_script,
+            (slot, int(self._listening), *abandoned),
         )
         self._abandoned.difference_update(abandoned)
-        if granted:
+        self._calls.published += int(published)
+        code = int(code)
+        if code == _GRANTED:
             self._calls.granted += 1
-            return None
-        return int(wait) / _US
+        elif code == _RESERVED:
+            self._calls.reserved += 1
+        elif code == _QUEUED:
+            self._calls.queued += 1
+        return code, int(value) / _US, int(ahead)
 
     async def _complete(self, slot: str) -> None:
         self._calls.complete += 1
         try:
-            held = await self._run(self._complete_script, (slot, self._hold_us, self._lease_us))
+            held, published = await self._run(self._complete_script, (slot,))
         except RateLimiterUnavailableError as exc:
             logger.warning(
                 "rate limit: could not hand a slot back to Redis (%s); its lease frees it "
@@ -504,6 +907,7 @@ class RedisRateLimiter:
                 self.lease,
             )
             return
+        self._calls.published += int(published)
         if not held:
             logger.warning(
                 "rate limit: a request outlived its slot's lease of %.0f s; set lease above "
@@ -511,14 +915,28 @@ class RedisRateLimiter:
                 self.lease,
             )
 
+    async def _give_back(self, slot: str) -> None:
+        self._calls.release += 1
+        try:
+            _, published = await self._run(self._release_script, (slot,))
+        except RateLimiterUnavailableError as exc:
+            # Redis may hold it for a whole lease: the next acquire gives it back.
+            self._abandoned.add(slot)
+            logger.warning("rate limit: could not give back an unused slot (%s)", exc.__cause__)
+            return
+        self._calls.published += int(published)
+
     async def _pause(self, delay: float, *, counted: int) -> None:
         self._calls.pause += 1
         try:
-            paused, remaining = await self._run(self._pause_script, (_micros(delay), counted))
+            paused, remaining, published = await self._run(
+                self._pause_script, (_micros(delay), counted)
+            )
         except RateLimiterUnavailableError as exc:
             # The next acquire fails closed with the same cause.
             logger.warning("rate limit: could not share a pause through Redis (%s)", exc.__cause__)
             return
+        self._calls.published += int(published)
         if paused and counted >= 0:
             logger.info(
                 "rate limit: the server counted %d requests, more than the key's busy slots: "
@@ -526,14 +944,6 @@ class RedisRateLimiter:
                 counted,
                 int(remaining) / _US,
             )
-
-    async def _release(self, slot: str) -> None:
-        self._calls.release += 1
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self._redis.zrem(self._keys[0], slot)
-        except (RedisError, OSError) as exc:
-            logger.warning("rate limit: could not give back an unused slot (%s)", exc)
 
     async def _status(self) -> tuple[int, float]:
         self._calls.status += 1
@@ -547,14 +957,12 @@ class RedisRateLimiter:
             RateLimiterUnavailableError: Redis failed, refused or did not answer
                 within ``timeout`` (the cause is chained).
         """
+        common = (self.limit, self._lease_us, self._hold_us, self._channel)
         try:
             async with asyncio.timeout(self.timeout):
-                result: list[Any] | int = await script(keys=self._keys, args=args)
+                result: list[Any] | int = await script(keys=self._keys, args=(*common, *args))
         except (RedisError, OSError) as exc:  # OSError covers TimeoutError.
-            raise RateLimiterUnavailableError(
-                "the shared rate limit's Redis failed or did not answer "
-                f"({type(exc).__name__}: {exc}); no request was sent"
-            ) from exc
+            raise _unavailable(exc) from exc
         return result if isinstance(result, list) else [result]
 
     def _spawn(self, coro: Coroutine[Any, Any, T], *, quiet: bool = False) -> asyncio.Task[T]:
@@ -573,6 +981,44 @@ class RedisRateLimiter:
             logger.error("rate limit: a background Redis call failed", exc_info=error)
 
 
+def _unavailable(exc: BaseException) -> RateLimiterUnavailableError:
+    return RateLimiterUnavailableError(
+        "the shared rate limit's Redis failed or did not answer "
+        f"({type(exc).__name__}: {exc}); no request was sent"
+    )
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Retrieve a finished reader's outcome (its errors are handled inside it)."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _micros(seconds: float) -> int:
     """Whole microseconds, rounded up (after float noise: 0.205 s is 205000 µs)."""
     return max(0, math.ceil(round(seconds * _US, 6)))
+
+
+#: Seconds one read of a cluster's subscription waits before it reads again.
+_CLUSTER_READ: Final = 60.0
+
+
+async def _next_message(
+    pubsub: PubSub | ClusterPubSub,
+    *,
+    timeout: float | None,  # noqa: ASYNC109 (redis-py's own read timeout)
+) -> dict[str, Any] | None:
+    """The subscription's next message, ``None`` after ``timeout`` seconds (``None``: wait).
+
+    A cluster's sharded messages come from the node that owns the channel's
+    slot, which only ``ClusterPubSub.get_sharded_message`` reads (redis-py 8).
+    """
+    message: dict[str, Any] | None
+    if isinstance(pubsub, ClusterPubSub):
+        # Its timeout is a number only: waiting without end is a long wait, repeated.
+        message = await pubsub.get_sharded_message(
+            timeout=_CLUSTER_READ if timeout is None else timeout
+        )
+    else:
+        message = await pubsub.get_message(timeout=timeout)
+    return message

@@ -16,6 +16,7 @@ fake of lemlist, which it points ``LEMLIST_BASE_URL`` at.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -46,15 +47,18 @@ async def fetch_leads(campaign_ids: list[str]) -> tuple[int, dict[str, str]]:
     Returns the number of leads fetched and, for each campaign that failed, why.
     """
     api_key = os.environ["LEMLIST_API_KEY"]
-    async with connect_redis() as redis:
-        limiter = RedisRateLimiter(redis, api_key)
-        async with LemlistClient(api_key, base_url=BASE_URL, rate_limit=limiter) as client:
-            try:
-                by_campaign = await client.get_leads_for_campaigns(campaign_ids)
-                failed: dict[str, str] = {}
-            except FanOutError as error:  # Keeps the campaigns that succeeded.
-                by_campaign = error.results
-                failed = {cid: str(err) for cid, err in error.errors_by_campaign.items()}
+    async with (
+        connect_redis() as redis,
+        # aclose() closes the limiter's subscription to the key's channel.
+        contextlib.aclosing(RedisRateLimiter(redis, api_key)) as limiter,
+        LemlistClient(api_key, base_url=BASE_URL, rate_limit=limiter) as client,
+    ):
+        try:
+            by_campaign = await client.get_leads_for_campaigns(campaign_ids)
+            failed: dict[str, str] = {}
+        except FanOutError as error:  # Keeps the campaigns that succeeded.
+            by_campaign = error.results
+            failed = {cid: str(err) for cid, err in error.errors_by_campaign.items()}
     return sum(len(leads) for leads in by_campaign.values()), failed
 
 

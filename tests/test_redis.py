@@ -118,33 +118,66 @@ async def pause_end(redis: Redis, lim: RedisRateLimiter) -> float | None:
 # -- The scripts ---------------------------------------------------------------------------
 
 
-async def test_grants_up_to_the_limit_then_answers_the_wait_until_a_slot_can_free(
+GRANTED, RESERVED, QUEUED, SUBSCRIBE = 1, 2, 4, 5
+
+
+async def test_grants_up_to_the_limit_then_reserves_the_earliest_completed_slot(
     redis: Redis,
 ) -> None:
     lim = limiter(redis)
-    assert [await lim._acquire(f"s{i}") for i in range(3)] == [None, None, None]
-    # All three in flight: the soonest one could free is a window after it
-    # completes, i.e. no sooner than window + margin from now.
-    wait = await lim._acquire("s3")
-    assert wait is not None
-    assert HOLD - 0.05 < wait <= HOLD
+    assert [(await lim._acquire(f"s{i}"))[0] for i in range(3)] == [GRANTED] * 3
+    # All three in flight, and not listening yet: it must subscribe before it queues.
+    assert (await lim._acquire("s3"))[0] == SUBSCRIBE
     assert await lim.busy() == 3
 
     before = await redis_now(redis)
+    await lim._complete("s1")
     await lim._complete("s0")
     after = await redis_now(redis)
     frees_at = await slots(redis, lim)
     # Completed: held window + margin from the moment it completed, on Redis's clock.
     assert before + HOLD <= frees_at["s0"] <= after + HOLD
     # Still in flight: the lease.
-    assert frees_at["s1"] >= before + 30.0 - 1.0
+    assert frees_at["s2"] >= before + 30.0 - 1.0
 
-    wait = await lim._acquire("s3")
+    # Full: the caller takes the place of the completed slot that frees first (s1),
+    # from the instant it frees, and is told how long until then.
+    code, wait, _ = await lim._acquire("s3")
     now = await redis_now(redis)
-    assert wait is not None
-    assert frees_at["s0"] - now - 0.01 <= wait <= frees_at["s0"] - now + 0.01
-    assert lim.calls.acquire == 5
-    assert lim.calls.granted == 3
+    assert code == RESERVED
+    assert frees_at["s1"] - now - 0.01 <= wait <= frees_at["s1"] - now + 0.01
+    held = await slots(redis, lim)
+    assert "s1" not in held
+    assert held["s3"] == pytest.approx(frees_at["s1"] + 30.0, abs=1e-6)
+    assert await lim.busy() == 3  # One slot replaced by another: never more busy.
+    reserved: Any = await redis.hgetall(lim.keys[3])
+    assert {k.decode(): int(v) / 1e6 for k, v in reserved.items()} == {
+        "s3": pytest.approx(frees_at["s1"], abs=1e-6)
+    }
+    # The next one gets s0's place, which frees later.
+    code, wait, _ = await lim._acquire("s4")
+    assert code == RESERVED
+    assert (await slots(redis, lim))["s4"] == pytest.approx(frees_at["s0"] + 30.0, abs=1e-6)
+    assert lim.calls.acquire == 6
+    assert (lim.calls.granted, lim.calls.reserved) == (3, 2)
+
+
+async def test_a_reservation_given_back_frees_no_earlier_than_the_slot_it_replaced(
+    redis: Redis,
+) -> None:
+    lim = limiter(redis, limit=1)
+    assert (await lim._acquire("s0"))[0] == GRANTED
+    await lim._complete("s0")
+    [release] = await scores(redis, lim)
+    assert (await lim._acquire("s1"))[0] == RESERVED
+    await lim._give_back("s1")
+    # Back as a completed slot, busy until the instant s0 would have freed: not removed.
+    assert await slots(redis, lim) == {"s1": pytest.approx(release, abs=1e-6)}
+    assert await redis.hlen(lim.keys[3]) == 0
+    # And claimable again, from that instant.
+    code, wait, _ = await lim._acquire("s2")
+    assert code == RESERVED
+    assert wait <= release - await redis_now(redis) + 0.01
 
 
 async def test_a_completed_slot_frees_window_plus_margin_later_and_not_before(
@@ -177,14 +210,18 @@ async def test_uncontended_requests_cost_two_redis_calls_each(redis: Redis) -> N
     assert math.isnan(limiter(redis).calls.per_request())
 
 
-async def test_waiters_sleep_until_the_slot_frees_instead_of_polling(redis: Redis) -> None:
+async def test_waiters_know_when_their_slot_starts_without_polling(redis: Redis) -> None:
     lim = limiter(redis, limit=2)
-    await asyncio.gather(*(_one_request(lim) for _ in range(6)))
+    await asyncio.gather(*(_one_request(lim) for _ in range(8)))
     calls = lim.calls
-    assert calls.granted == 6
-    # 6 requests in 3 windows: each refused poll sleeps until a slot can free, so
-    # the refusals are counted in units, not in hundreds.
-    assert calls.acquire - calls.granted <= 3 * 4
+    assert calls.complete == 8
+    # Each request asked once: 2 free slots, then reservations and places in the
+    # queue handed over by the completes. One subscription, for the first wait.
+    assert calls.acquire == 8 + 1  # + the answer that said "subscribe first"
+    assert calls.subscribe == 1
+    assert calls.granted + calls.reserved + calls.handed == 8
+    assert calls.total == 2 * 8 + 2
+    await lim.aclose()
 
 
 async def _one_request(lim: RedisRateLimiter, delay: float = 0.01) -> None:
@@ -324,11 +361,11 @@ class _GatedLimiter(RedisRateLimiter):
         self.gate = asyncio.Event()
         self.answered = asyncio.Event()
 
-    async def _acquire(self, slot: str) -> float | None:
-        wait = await super()._acquire(slot)
+    async def _acquire(self, slot: str) -> tuple[int, float, int]:
+        answer = await super()._acquire(slot)
         self.answered.set()
         await self.gate.wait()
-        return wait
+        return answer
 
 
 async def test_a_slot_granted_to_a_waiter_cancelled_mid_call_goes_back(redis: Redis) -> None:
@@ -346,6 +383,115 @@ async def test_a_slot_granted_to_a_waiter_cancelled_mid_call_goes_back(redis: Re
     assert await lim.busy() == 0
     async with lim:  # And the next caller gets it at once.
         pass
+
+
+class _Answers(RedisRateLimiter):
+    """Sets ``answered[code]`` once an acquire call has answered ``code``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answered = {code: asyncio.Event() for code in (GRANTED, RESERVED, QUEUED)}
+
+    async def _acquire(self, slot: str) -> tuple[int, float, int]:
+        answer = await super()._acquire(slot)
+        if answer[0] in self.answered:
+            self.answered[answer[0]].set()
+        return answer
+
+
+async def test_a_waiter_cancelled_while_it_holds_a_reservation_gives_back_the_slot_it_replaced(
+    redis: Redis,
+) -> None:
+    lim = _Answers(redis, KEY, limit=1, window=WINDOW, margin=MARGIN, lease=30.0)
+    async with lim:
+        pass
+    [release] = await scores(redis, lim)
+    waiter = asyncio.create_task(_one_request(lim))
+    await lim.answered[RESERVED].wait()  # It sleeps until the completed slot frees.
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    await lim.flush()
+    assert lim.calls.release == 1
+    # Not removed: busy until the same instant as the slot it replaced, and claimable.
+    [(member, frees_at)] = (await slots(redis, lim)).items()
+    assert frees_at == pytest.approx(release, abs=1e-6)
+    assert await redis.zscore(lim.keys[2], member) == pytest.approx(release * 1e6, abs=1)
+    async with lim:
+        started = await redis_now(redis)
+    assert started >= release
+    assert not lim._in_flight
+
+
+async def test_a_waiter_queued_in_one_process_is_handed_its_slot_by_anothers_complete(
+    redis: Redis, other_redis: Redis
+) -> None:
+    holder = limiter(redis, limit=2)
+    waiter = _Answers(other_redis, KEY, limit=2, window=WINDOW, margin=MARGIN, lease=30.0)
+    await holder.__aenter__()
+    await holder.__aenter__()  # Both slots in flight: nothing to reserve.
+    request = asyncio.create_task(_one_request(waiter))
+    await waiter.answered[QUEUED].wait()
+    await holder.__aexit__(None, None, None)
+    [release, _] = await scores(redis, holder)
+    await request
+    calls = waiter.calls
+    # Asked twice (told to subscribe first, then queued); the slot came by message.
+    assert (calls.acquire, calls.subscribe, calls.queued, calls.handed) == (2, 1, 1, 1)
+    assert holder.calls.published == 1
+    # It replaced the completed slot, from the instant that slot freed.
+    assert all(s >= release + WINDOW for s in await scores(redis, holder) if s > release)
+    await holder.__aexit__(None, None, None)
+    await asyncio.gather(holder.aclose(), waiter.aclose())
+
+
+async def test_requests_under_contention_cost_a_bounded_number_of_redis_calls(
+    redis_server: RedisServer,
+) -> None:
+    processes, per_process, limit = 3, 10, 3
+    clients = [Redis.from_url(redis_server.url) for _ in range(processes)]
+    limiters = [limiter(client, limit=limit) for client in clients]
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    async def request(lim: RedisRateLimiter) -> None:
+        async with lim:
+            starts.append(loop.time())
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.gather(*(request(lim) for lim in limiters for _ in range(per_process)))
+        for lim in limiters:
+            await lim.aclose()
+    finally:
+        for client in clients:
+            await client.aclose()
+    requests = processes * per_process
+    calls = [lim.calls for lim in limiters]
+    total = sum(c.total for c in calls)
+    # acquire + complete per request; per process at most one subscription and
+    # the answer that asked for it. No poll: waiting costs no call.
+    assert sum(c.complete for c in calls) == requests
+    assert sum(c.acquire for c in calls) <= requests + processes
+    assert total <= 2 * requests + 2 * processes
+    assert total / requests <= 2.5
+    assert sum(c.handed for c in calls) <= sum(c.published for c in calls)
+    # And still never more than `limit` starts in any window.
+    starts.sort()
+    assert all(b - a >= WINDOW for a, b in zip(starts, starts[limit:], strict=False))
+
+
+async def test_aclose_closes_the_one_subscription(redis: Redis) -> None:
+    lim = limiter(redis, limit=1)
+    await asyncio.gather(*(_one_request(lim) for _ in range(3)))
+    assert lim.calls.subscribe == 1
+    [(_, listening)] = await redis.pubsub_shardnumsub(lim.channel)
+    assert listening == 1
+    await lim.aclose()
+    [(_, listening)] = await redis.pubsub_shardnumsub(lim.channel)
+    assert listening == 0
+    assert lim._reader is None
+    await lim.aclose()  # Twice is harmless.
 
 
 @pytest.mark.parametrize("outcome", ["cancelled", "raised"])
@@ -484,6 +630,30 @@ async def test_callers_queued_behind_a_hung_redis_all_fail_within_one_timeout() 
             await client.aclose()
 
 
+async def test_a_waiter_queued_in_redis_fails_closed_when_redis_dies() -> None:
+    with running_redis_server() as own:
+        client = Redis.from_url(own.url, retry=Retry(NoBackoff(), 0))
+        holder = RedisRateLimiter(client, KEY, limit=1, window=WINDOW, lease=30.0)
+        waiter = _Answers(client, KEY, limit=1, window=WINDOW, lease=30.0)
+        try:
+            await holder.__aenter__()  # Its one slot in flight.
+            request = asyncio.create_task(_one_request(waiter))
+            await waiter.answered[QUEUED].wait()
+            started = asyncio.get_running_loop().time()
+            own.stop()  # Redis dies while the waiter waits for its message.
+            with pytest.raises(RateLimiterUnavailableError) as caught:
+                await request
+            # From the lost subscription, not from a later timeout.
+            assert asyncio.get_running_loop().time() - started < 2.0
+            assert isinstance(caught.value.__cause__, RedisError)
+            assert not waiter._in_flight
+            assert waiter.calls.granted + waiter.calls.reserved == 0
+            await waiter.flush()
+            await waiter.aclose()
+        finally:
+            await client.aclose()
+
+
 async def test_a_slot_that_cannot_be_completed_is_left_to_its_lease(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -559,6 +729,9 @@ async def test_the_raw_key_never_reaches_redis_nor_repr(redis: Redis) -> None:
         elif kind == b"string":
             value: Any = await redis.get(key)
             found.append(value)
+        elif kind == b"hash":
+            fields: Any = await redis.hgetall(key)
+            found += [*fields, *fields.values()]
         else:
             pytest.fail(f"unexpected key type {kind!r} for {key!r}")
     assert len(found) >= 4  # Slots (one completed, one in flight) and the pause.
@@ -575,12 +748,13 @@ async def test_every_key_carries_the_fingerprint_as_a_cluster_hash_tag(redis: Re
     lim.pause(1.0)
     await lim.flush()
     keys = sorted([key.decode() async for key in redis.scan_iter()])
-    assert keys == sorted(lim.keys)
+    assert set(keys) <= set(lim.keys)
+    assert len(lim.keys) == 5
     tag = key_fingerprint(KEY)
-    for key in keys:
+    for key in [*lim.keys, lim.channel]:
         assert re.fullmatch(r"lemlist-async:\{([0-9a-f]{16})\}:[a-z]+", key)
         assert f"{{{tag}}}" in key
-    assert len({key_slot(key.encode()) for key in keys}) == 1
+    assert len({key_slot(key.encode()) for key in [*lim.keys, lim.channel]}) == 1
     # A key with spaces around it is the same key, as for the client.
     assert RedisRateLimiter(redis, f" {KEY}\n").keys == lim.keys
 

@@ -28,6 +28,7 @@ from lemlist_async.redis import RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
 
 from ._redis_server import LocalRedisCluster, RedisServerError
+from .test_redis import GRANTED, QUEUED, RESERVED, SUBSCRIBE, _Answers
 
 KEY = "sk-SENTINEL-cluster-0123456789abcdef"
 WINDOW = 0.2
@@ -126,28 +127,57 @@ async def test_acquire_and_complete_on_the_cluster(
     redis_cluster: LocalRedisCluster, cluster: RedisCluster
 ) -> None:
     lim = limiter(cluster)
-    assert [await lim._acquire(f"s{i}") for i in range(3)] == [None, None, None]
-    # All three in flight: the soonest one could free is a window after it completes.
-    wait = await lim._acquire("s3")
-    assert wait is not None
-    assert HOLD - 0.05 < wait <= HOLD
+    assert [(await lim._acquire(f"s{i}"))[0] for i in range(3)] == [GRANTED] * 3
+    # All three in flight and nothing to reserve: it must subscribe before it queues.
+    assert (await lim._acquire("s3"))[0] == SUBSCRIBE
     await lim._complete("s0")
-    wait = await lim._acquire("s3")  # s0 frees a window from its completion: still refused.
-    assert wait is not None
+    # s0 frees a window from its completion: the caller reserves its place.
+    code, wait, _ = await lim._acquire("s3")
+    assert code == RESERVED
     assert 0 < wait <= HOLD
     assert await lim.busy() == 3
-    assert (lim.calls.acquire, lim.calls.granted, lim.calls.complete) == (5, 3, 1)
+    assert (lim.calls.acquire, lim.calls.granted, lim.calls.reserved) == (5, 3, 1)
+    assert lim.calls.complete == 1
 
     # Through the client's path: each request takes a slot and hands it back.
     other = limiter(cluster, "sk-SENTINEL-cluster-second-key-0123")
     for _ in range(5):
         async with other:
             pass
-    assert other.calls.granted == 5
+    assert other.calls.granted + other.calls.reserved == 5  # Reserved past the limit of 3.
     assert other.calls.complete == 5
     # The keys of both API keys are on the slot of their own hash tag.
     for lim_ in (lim, other):
         await assert_on_one_slot_of_one_node(redis_cluster, lim_)
+
+
+async def test_a_queued_waiter_is_handed_its_slot_on_the_sharded_channel(
+    redis_cluster: LocalRedisCluster, cluster: RedisCluster, other_cluster: RedisCluster
+) -> None:
+    holder = limiter(cluster, limit=2)
+    waiter = _Answers(other_cluster, KEY, limit=2, window=WINDOW, margin=MARGIN, lease=30.0)
+    await holder.__aenter__()
+    await holder.__aenter__()  # Both slots in flight: nothing to reserve.
+    request = asyncio.create_task(_one_request(waiter))
+    await waiter.answered[QUEUED].wait()
+    # The channel lives on the node that holds the key's state (sharded pub/sub).
+    _, port = await slot_owner(redis_cluster, holder.channel)
+    async with Redis(port=port) as owner:
+        [(_, listening)] = await owner.pubsub_shardnumsub(holder.channel)
+    assert listening == 1
+    await holder.__aexit__(None, None, None)
+    await request
+    # Queued once, then the slot came by message: no poll.
+    assert (waiter.calls.acquire, waiter.calls.queued, waiter.calls.handed) == (2, 1, 1)
+    assert holder.calls.published == 1
+    await holder.__aexit__(None, None, None)
+    await asyncio.gather(holder.aclose(), waiter.aclose())
+    await assert_on_one_slot_of_one_node(redis_cluster, holder)
+
+
+async def _one_request(lim: RedisRateLimiter) -> None:
+    async with lim:
+        await asyncio.sleep(0.01)
 
 
 async def test_busy_counts_the_slots_of_every_client(
@@ -251,3 +281,13 @@ async def test_four_worker_processes_share_one_limit_on_the_cluster(
     assert minimum <= makespan <= 1.1 * minimum
     # The four processes' shared state: one slot of one node.
     await assert_on_one_slot_of_one_node(redis_cluster, RedisRateLimiter(cluster, fake.api_key))
+
+
+def test_a_cluster_client_without_pub_sub_is_refused_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # redis-py before 8.0: no pub/sub on the asyncio cluster client.
+    client = RedisCluster.__new__(RedisCluster)
+    monkeypatch.delattr(RedisCluster, "pubsub")
+    with pytest.raises(TypeError, match=r"redis-py 8\.0 or later.*pip install"):
+        RedisRateLimiter(client, KEY)

@@ -114,7 +114,7 @@ def _samples() -> list[object]:
         InvalidCampaignIdError("empty"),
         FanOutError("1 of 2 campaigns failed", {"cam_x": not_found}, {"cam_y": [plain, rich]}),
         RateLimiterUnavailableError("redis is away"),
-        RedisCalls(acquire=3, granted=2, complete=2),
+        RedisCalls(acquire=4, granted=2, reserved=1, queued=1, complete=4, handed=1),
         error_for_response(
             409, method="POST", url="u", body='{"error":"E","message":"m"}', headers={}
         ),
