@@ -125,6 +125,9 @@ REDIS_MIN_POLL: Final = 0.001
 #: a normal wait, so that a healthy queue never asks twice.
 REDIS_WAKE_TIMEOUT: Final = 5.0
 #: First part of every Redis key the limiter writes.
+#: Seconds one read of a Redis Cluster subscription waits before it reads
+#: again (redis-py's cluster pub/sub takes a number, not "wait forever").
+REDIS_CLUSTER_READ: Final = 60.0
 REDIS_KEY_PREFIX: Final = "lemlist-async"
 
 # -- Error reporting --------------------------------------------------------------

@@ -94,6 +94,7 @@ from ._constants import (
     RATE_LIMIT,
     RATE_MARGIN,
     RATE_WINDOW,
+    REDIS_CLUSTER_READ,
     REDIS_KEY_PREFIX,
     REDIS_LEASE,
     REDIS_MIN_POLL,
@@ -999,10 +1000,6 @@ def _micros(seconds: float) -> int:
     return max(0, math.ceil(round(seconds * _US, 6)))
 
 
-#: Seconds one read of a cluster's subscription waits before it reads again.
-_CLUSTER_READ: Final = 60.0
-
-
 async def _next_message(
     pubsub: PubSub | ClusterPubSub,
     *,
@@ -1017,7 +1014,7 @@ async def _next_message(
     if isinstance(pubsub, ClusterPubSub):
         # Its timeout is a number only: waiting without end is a long wait, repeated.
         message = await pubsub.get_sharded_message(
-            timeout=_CLUSTER_READ if timeout is None else timeout
+            timeout=REDIS_CLUSTER_READ if timeout is None else timeout
         )
     else:
         message = await pubsub.get_message(timeout=timeout)
