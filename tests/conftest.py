@@ -141,3 +141,26 @@ SENTINEL_KEY = "sk-SENTINEL-0123456789abcdef"
 async def client(server: ScriptedServer) -> AsyncIterator[LemlistClient]:
     async with LemlistClient(SENTINEL_KEY, base_url=server.base_url, max_retries=0) as c:
         yield c
+
+
+@pytest.fixture
+async def close_redis_limiters(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Closes every ``RedisRateLimiter`` the test built, while its loop still runs.
+
+    A limiter that had to wait keeps a subscription open until ``aclose``; a
+    test that does not close it would leave the connection to the end of the
+    loop, after the test's Redis client is closed.
+    """
+    from lemlist_async.redis import RedisRateLimiter  # Only the Redis tests need redis-py.
+
+    made: list[RedisRateLimiter] = []
+    init = RedisRateLimiter.__init__
+
+    def tracked(self: RedisRateLimiter, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(RedisRateLimiter, "__init__", tracked)
+    yield
+    for limiter in made:
+        await limiter.aclose()

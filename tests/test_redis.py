@@ -44,6 +44,9 @@ from lemlist_async.testing import FakeLemlistServer
 from ._redis_server import RedisServer, RedisServerError, free_port, running_redis_server
 from .conftest import ScriptedServer
 
+# A limiter that waited holds a subscription: each test closes what it built.
+pytestmark = pytest.mark.usefixtures("close_redis_limiters")
+
 KEY = "sk-SENTINEL-redis-0123456789abcdef"
 WINDOW = 0.2
 MARGIN = 0.005

@@ -30,6 +30,9 @@ from lemlist_async.testing import FakeLemlistServer
 from ._redis_server import LocalRedisCluster, RedisServerError
 from .test_redis import GRANTED, QUEUED, RESERVED, SUBSCRIBE, _Answers
 
+# A limiter that waited holds a subscription: each test closes what it built.
+pytestmark = pytest.mark.usefixtures("close_redis_limiters")
+
 KEY = "sk-SENTINEL-cluster-0123456789abcdef"
 WINDOW = 0.2
 MARGIN = 0.005
