@@ -29,9 +29,14 @@ process). Times are Redis times in integer µs:
   most) that found no slot, scored by when they queued: first in, first out
   across processes.
 * ``lemlist-async:{<fp>}:pause``, a string: when a pause ends.
+* ``lemlist-async:{<fp>}:share``, a hash (with ``shared_key``): the probe-and-cap
+  state of ``_sharing.py`` (`ShareState`'s fields, and the probe's slot id),
+  one for every process of the key.
 * ``lemlist-async:{<fp>}:wake``, a pub/sub shard channel (``SPUBLISH``,
   ``SSUBSCRIBE``: Redis 7.0 or later): ``"<slot id> <µs>"`` hands a queued
-  waiter its slot, usable that many µs after the message was published;
+  waiter its slot, usable that many µs after the message was published (with
+  ``shared_key``, followed by the slot's ticket: ``<serial> <busy> <in flight>
+  <probe>``);
   ``"pause <µs>"`` tells every process of a pause.
 
 Slot ids are ``<instance>-<n>``: random per limiter, a counter per slot.
@@ -56,6 +61,21 @@ slots whose time is up:
 * *pause* (optionally only if the server counted more requests than there are
   busy slots), which also tells every process through the channel, and
   *status*.
+
+With ``shared_key`` (the default) the rules of ``_sharing.py`` hold across
+processes, ported line for line to Lua (``_SHARE``) on the ``share`` hash:
+acquire, and complete's hand-over to the queue, grant nothing while a probe is
+out or the cap is spent (the caller is queued, and asks again at the probe's
+deadline or the cap's end if no message came first); the script that takes a
+slot returns its `Ticket`, which the process keeps with the slot id and hands
+back with the slot's complete, together with what became of its request (the
+answer's headers, no answer, or a failure). So the answer costs no call of its
+own. Counted as Redis knows them: *busy* is the ``slots`` set's size, and *in
+flight* every slot not completed, reservations not yet started included (they
+will be sent after any request answered now). A probe ends with its slot's
+complete, or when a waiter gives it back unused (found by its slot id, so a
+lost ticket does not keep the gate shut); a probe whose process died holds the
+others until ``probe_until``, a Redis time.
 
 Uncontended, a request costs two Redis calls (acquire, complete); under
 contention too: a reservation is known from the acquire's answer, and a queued
