@@ -207,8 +207,12 @@ async def test_a_completed_slot_frees_window_plus_margin_later_and_not_before(
     assert granted_at - first_free < 1.0  # It slept until then, not a poll period longer.
 
 
-async def test_uncontended_requests_cost_two_redis_calls_each(redis: Redis) -> None:
-    lim = limiter(redis, limit=20)
+@pytest.mark.parametrize("shared_key", [True, False], ids=["shared_key", "unshared"])
+async def test_uncontended_requests_cost_two_redis_calls_each(
+    redis: Redis, shared_key: bool
+) -> None:
+    # With shared_key, the first request is the probe; each answer rides with its complete.
+    lim = limiter(redis, limit=20, shared_key=shared_key)
     for _ in range(10):
         async with lim:
             pass
