@@ -150,7 +150,9 @@ _US: Final = 1_000_000  # Scripts count Redis time in integer microseconds.
 _GRANTED: Final = 1  # A slot, free now.
 _RESERVED: Final = 2  # A slot that may be used µs from now.
 _PAUSED: Final = 3  # The key is paused for µs more.
-_QUEUED: Final = 4  # Queued; a message will hand it a slot. µs: until a slot's lease may end.
+# Queued; a message will hand it a slot. µs: until a slot's lease may end, or the
+# gate (shared_key) opens by itself, whichever comes first: nobody announces either.
+_QUEUED: Final = 4
 _SUBSCRIBE: Final = 5  # It would be queued: listen on the channel first, then ask again.
 _HOLDING: Final = frozenset({_GRANTED, _RESERVED, _QUEUED})  # Redis holds something for the id.
 
@@ -1146,7 +1148,8 @@ class RedisRateLimiter:
 
         A message may be lost: ``REDIS_WAKE_TIMEOUT``, plus the time the waiters
         ahead take at the limit's pace. A slot whose lease ends frees without a
-        message: no later than then (a crashed process's slots).
+        message (a crashed process's slots), and so does the gate at a probe's
+        deadline or a cap's end: no later than ``lease_end``, the first of them.
         """
         pace = (self.window + self.margin) / self.limit
         return min(REDIS_WAKE_TIMEOUT + ahead * pace, lease_end + REDIS_MIN_POLL)
