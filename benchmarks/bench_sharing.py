@@ -6,7 +6,11 @@ the key's 20 requests (``fake.spend(20)``), then a plain ``asyncio.gather`` of
 ``N`` ``get_campaign_leads`` starts at once. Side by side, each against its own
 server at the same time: the SDK with ``WindowRateLimiter(shared_key=False)``
 (the previous default), the SDK's default (probe and cap), and aiohttp with
-``aiolimiter.AsyncLimiter(20, 2)`` sleeping ``Retry-After`` on a 429.
+``aiolimiter.AsyncLimiter(20, 2)`` sleeping ``Retry-After`` on a 429; then
+``RedisRateLimiter``, with and without ``shared_key``, the ``N`` calls split
+between ``REDIS_LIMITERS`` limiters on Redis connections of their own (the
+processes' view; one ``redis-server`` that this benchmark starts and stops).
+Each server accepts a key of its own, so the runs share no Redis state.
 
 "Minimum" is the fastest legal schedule: the key is spent until one window after
 the other consumer's requests, then ``2 * (ceil(N / 20) - 1)`` s and the slowest
@@ -21,15 +25,25 @@ Real time: aiolimiter does not run on a virtual clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import attrs
 from bench_ratelimit import JITTER, LATENCY, aiolimiter_fan_out, fastest_legal_schedule
+from redis.asyncio import Redis
 
 from lemlist_async import LemlistClient, WindowRateLimiter
+from lemlist_async.redis import RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
+
+# The redis-server launcher is the test suite's; the repository root makes it importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests._redis_server import RedisServer
 
 #: Calls per round of the scenario, and rounds.
 N = 60
@@ -50,10 +64,36 @@ def sdk_gather(shared_key: bool) -> FanOut:
     return fan_out
 
 
+#: Limiters (one Redis connection each) that the Redis rows split the calls between.
+REDIS_LIMITERS = 3
+#: The benchmark's redis-server, while main() runs.
+_redis_url = ""
+
+
+def redis_gather(shared_key: bool) -> FanOut:
+    async def fan_out(fake: FakeLemlistServer) -> None:
+        async def one_process(ids: list[str]) -> None:
+            async with (
+                Redis.from_url(_redis_url) as redis,
+                contextlib.aclosing(
+                    RedisRateLimiter(redis, fake.api_key, shared_key=shared_key)
+                ) as limiter,
+                LemlistClient(fake.api_key, base_url=fake.base_url, rate_limit=limiter) as c,
+            ):
+                await asyncio.gather(*(c.get_campaign_leads(cid) for cid in ids))
+
+        ids = fake.campaign_ids
+        await asyncio.gather(*(one_process(ids[i::REDIS_LIMITERS]) for i in range(REDIS_LIMITERS)))
+
+    return fan_out
+
+
 VARIANTS: dict[str, FanOut] = {
     "lemlist-async, shared_key=False (previous default)": sdk_gather(False),
     "lemlist-async default (probe and cap)": sdk_gather(True),
     "aiohttp + AsyncLimiter(20, 2)": aiolimiter_fan_out,
+    f"RedisRateLimiter(shared_key=False), {REDIS_LIMITERS} limiters": redis_gather(False),
+    f"RedisRateLimiter default (probe and cap), {REDIS_LIMITERS} limiters": redis_gather(True),
 }
 
 
@@ -72,7 +112,12 @@ class Round:
 
 async def measure(name: str, n: int, fan_out: FanOut, *, spend: bool, seed: int) -> Round:
     async with FakeLemlistServer(
-        seed=seed, campaigns=n, leads_per_campaign=10, latency=LATENCY, jitter=JITTER
+        seed=seed,
+        campaigns=n,
+        leads_per_campaign=10,
+        latency=LATENCY,
+        jitter=JITTER,
+        api_key=secrets.token_hex(16),
     ) as fake:
         start = time.perf_counter()
         if spend:
@@ -89,6 +134,16 @@ class Results:
 
 
 async def main(rounds: int = ROUNDS, alone_rounds: int = ALONE_ROUNDS) -> Results:
+    global _redis_url
+    server = RedisServer.start()
+    try:
+        _redis_url = server.url
+        return await _main(rounds, alone_rounds)
+    finally:
+        server.stop()
+
+
+async def _main(rounds: int, alone_rounds: int) -> Results:
     spent: list[Round] = []
     for r in range(rounds):
         spent += await asyncio.gather(

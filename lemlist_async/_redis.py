@@ -29,9 +29,14 @@ process). Times are Redis times in integer µs:
   most) that found no slot, scored by when they queued: first in, first out
   across processes.
 * ``lemlist-async:{<fp>}:pause``, a string: when a pause ends.
+* ``lemlist-async:{<fp>}:share``, a hash (with ``shared_key``): the probe-and-cap
+  state of ``_sharing.py`` (`ShareState`'s fields, and the probe's slot id),
+  one for every process of the key.
 * ``lemlist-async:{<fp>}:wake``, a pub/sub shard channel (``SPUBLISH``,
   ``SSUBSCRIBE``: Redis 7.0 or later): ``"<slot id> <µs>"`` hands a queued
-  waiter its slot, usable that many µs after the message was published;
+  waiter its slot, usable that many µs after the message was published (with
+  ``shared_key``, followed by the slot's ticket: ``<serial> <busy> <in flight>
+  <probe>``);
   ``"pause <µs>"`` tells every process of a pause.
 
 Slot ids are ``<instance>-<n>``: random per limiter, a counter per slot.
@@ -56,6 +61,21 @@ slots whose time is up:
 * *pause* (optionally only if the server counted more requests than there are
   busy slots), which also tells every process through the channel, and
   *status*.
+
+With ``shared_key`` (the default) the rules of ``_sharing.py`` hold across
+processes, ported line for line to Lua (``_SHARE``) on the ``share`` hash:
+acquire, and complete's hand-over to the queue, grant nothing while a probe is
+out or the cap is spent (the caller is queued, and asks again at the probe's
+deadline or the cap's end if no message came first); the script that takes a
+slot returns its `Ticket`, which the process keeps with the slot id and hands
+back with the slot's complete, together with what became of its request (the
+answer's headers, no answer, or a failure). So the answer costs no call of its
+own. Counted as Redis knows them: *busy* is the ``slots`` set's size, and *in
+flight* every slot not completed, reservations not yet started included (they
+will be sent after any request answered now). A probe ends with its slot's
+complete, or when a waiter gives it back unused (found by its slot id, so a
+lost ticket does not keep the gate shut); a probe whose process died holds the
+others until ``probe_until``, a Redis time.
 
 Uncontended, a request costs two Redis calls (acquire, complete); under
 contention too: a reservation is known from the acquire's answer, and a queued
@@ -91,6 +111,7 @@ import attrs
 
 from ._config import key_fingerprint, resolve_api_key
 from ._constants import (
+    PROBE_TIMEOUT,
     RATE_LIMIT,
     RATE_MARGIN,
     RATE_WINDOW,
@@ -104,6 +125,7 @@ from ._constants import (
 from ._errors import LemlistError
 from ._headers import RateLimitInfo
 from ._params import check_count, check_seconds
+from ._sharing import Ticket
 
 try:
     from redis.asyncio import Redis
@@ -129,23 +151,207 @@ _US: Final = 1_000_000  # Scripts count Redis time in integer microseconds.
 _GRANTED: Final = 1  # A slot, free now.
 _RESERVED: Final = 2  # A slot that may be used µs from now.
 _PAUSED: Final = 3  # The key is paused for µs more.
-_QUEUED: Final = 4  # Queued; a message will hand it a slot. µs: until a slot's lease may end.
+# Queued; a message will hand it a slot. µs: until a slot's lease may end, or the
+# gate (shared_key) opens by itself, whichever comes first: nobody announces either.
+_QUEUED: Final = 4
 _SUBSCRIBE: Final = 5  # It would be queued: listen on the channel first, then ask again.
 _HOLDING: Final = frozenset({_GRANTED, _RESERVED, _QUEUED})  # Redis holds something for the id.
 
-# Every script takes KEYS = [slots, pause, done, reserved, queue] and ARGV =
-# [limit, lease µs, window + margin µs, channel, ...], and reads the clock from
+# Every script takes KEYS = [slots, pause, done, reserved, queue, share] and ARGV =
+# [limit, lease µs, window + margin µs, channel, probe timeout µs (0: shared_key
+# off), ...], and reads the clock from
 # Redis TIME. Times are integer microseconds (about 1.8e15: exact in a Lua
 # double). They are passed to redis.call as numbers, which Redis formats with 17
 # significant digits; Lua's tostring() would round them to 14, so no time is ever
 # concatenated into a string: messages carry durations (well under 1e14 µs).
-_PRELUDE: Final = """
+_SHARE: Final = """
+-- The key's probe-and-cap state: lemlist_async._sharing.ShareState as one hash,
+-- its rules line for line (each function names the method it mirrors). Times
+-- are Redis µs; ShareState's -inf is NEVER and its inf FOREVER, numbers that
+-- are only compared, never added to. probe_id is the probe's slot id, which
+-- ShareState does not need: it lets a probe whose ticket this process lost (a
+-- lost message, a failed call) end with its slot all the same.
+local NEVER, FOREVER = -1, 4000000000000000
+local S = nil
+
+local function share_load()
+  local v = redis.call('HMGET', SHARE, 'serial', 'probe', 'probe_until', 'cap_left',
+    'cap_until', 'known_until', 'probe_id')
+  S = {
+    serial = tonumber(v[1]) or 0,
+    probe = tonumber(v[2]) or 0,
+    probe_until = tonumber(v[3]) or NEVER,
+    cap_left = tonumber(v[4]) or 0,
+    cap_until = tonumber(v[5]) or NEVER,
+    known_until = tonumber(v[6]) or NEVER,
+    probe_id = v[7] or '',
+  }
+end
+
+local function share_save()
+  redis.call('HSET', SHARE, 'serial', S.serial, 'probe', S.probe, 'probe_until', S.probe_until,
+    'cap_left', S.cap_left, 'cap_until', S.cap_until, 'known_until', S.known_until,
+    'probe_id', S.probe_id)
+end
+
+-- ShareState._unknown
+local function share_unknown(now, busy)
+  return S.probe == 0 and (busy == 0 or now >= S.known_until)
+end
+
+-- ShareState.allowance (nil: the slot rule alone decides)
+local function share_allowance(now, busy)
+  if S.probe ~= 0 and now < S.probe_until then
+    return 0
+  end
+  if now < S.cap_until then
+    return math.max(0, S.cap_left)
+  end
+  if share_unknown(now, busy) then
+    return 1
+  end
+  return nil
+end
+
+-- ShareState.next_change (nil: only events)
+local function share_next_change(now)
+  local at = nil
+  if S.cap_until > now then
+    at = S.cap_until
+  end
+  if S.probe ~= 0 and S.probe_until > now and (at == nil or S.probe_until < at) then
+    at = S.probe_until
+  end
+  return at
+end
+
+-- ShareState.take, for slot id usable from start: now, or a reservation's later
+-- start (the others wait for the probe probe_timeout from when it may be sent).
+-- Returns the ticket {serial, busy, in_flight, probe (1 or 0)}.
+local function share_take(now, busy, in_flight, start, id)
+  S.serial = S.serial + 1
+  local probe = 0
+  if now < S.cap_until then
+    S.cap_left = S.cap_left - 1
+  elseif share_unknown(now, busy) then
+    probe = 1
+    S.probe = S.serial
+    S.probe_id = id
+    S.probe_until = start + probe_timeout
+    -- Nothing is known until the probe is answered: if it fails, the next
+    -- request probes again.
+    S.known_until = NEVER
+  end
+  return {S.serial, busy, in_flight, probe}
+end
+
+-- ShareState._end_probe, by the ticket's serial or by the probe's slot id.
+local function share_end_probe(serial, id)
+  if S.probe ~= 0 and (serial == S.probe or id == S.probe_id) then
+    S.probe = 0
+    S.probe_until = NEVER
+    S.probe_id = ''
+  end
+end
+
+-- ShareState._learnt
+local function share_learnt(now)
+  -- While capped, what is known ends with the cap: the window has then reset
+  -- and the other consumer may have started the next one.
+  if now < S.cap_until then
+    S.known_until = S.cap_until
+  else
+    S.known_until = FOREVER
+  end
+end
+
+-- ShareState.answered. t: the ticket {serial, busy, in_flight}; limit and
+-- remaining: nil when absent; reset_in: µs, nil when unknown, math.huge when
+-- too far to be about the window (a quota).
+local function share_answered(t, id, now, limit, remaining, reset_in, refused)
+  share_end_probe(t[1], id)
+  -- The server window that counted the request ends within a window of its
+  -- answer, whatever a coarse or far reset header says.
+  local span = hold
+  if reset_in then
+    span = math.min(math.max(0, reset_in), hold)
+  end
+  if reset_in ~= math.huge and (refused or remaining ~= nil) then
+    local sent_after = S.serial - t[1]
+    local left, spent_elsewhere
+    if refused then
+      left, spent_elsewhere = 0, true
+    else
+      local own_max = t[2] + 1 + sent_after
+      left = remaining - (t[3] + sent_after)
+      spent_elsewhere = limit ~= nil and limit - remaining > own_max
+    end
+    if spent_elsewhere then
+      if now < S.cap_until then
+        S.cap_left = math.min(S.cap_left, left)
+      else
+        S.cap_left = left
+      end
+      S.cap_until = math.max(S.cap_until, now + span)
+    elseif now < S.cap_until then
+      -- No proof by itself, but while capped every answer tightens.
+      S.cap_left = math.min(S.cap_left, left)
+    end
+  end
+  share_learnt(now)
+end
+
+-- ShareState.ended: a probe that ends so opens the gate.
+local function share_ended(t, id, now)
+  share_end_probe(t[1], id)
+  share_learnt(now)
+end
+
+-- ShareState.failed: a failed probe reopens the gate; the next request probes.
+local function share_failed(t, id)
+  share_end_probe(t[1], id)
+end
+"""
+
+_PRELUDE: Final = (
+    """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local SLOTS, PAUSE, DONE, RESERVED, QUEUE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local SHARE = KEYS[6]
 local limit, lease, hold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local channel = ARGV[4]
+local probe_timeout = tonumber(ARGV[5])
+local shared = probe_timeout > 0  -- shared_key: the rules of _sharing.py apply.
 local published = 0
+"""
+    + _SHARE
+    + """
+if shared then
+  share_load()
+end
+
+-- Slots counted as ShareState counts them: busy (in flight, reserved, or
+-- completed less than window + margin ago) and, of those, in flight: every slot
+-- not completed yet, a reservation not yet started included (it will be sent
+-- after any request answered now, and the server's count cannot include it).
+local function counts()
+  local busy = redis.call('ZCARD', SLOTS)
+  return busy, busy - redis.call('ZCARD', DONE)
+end
+
+-- The ticket of a slot taken for id, usable from start ({0, 0, 0, 0} without shared_key).
+local function taken(busy, in_flight, start, id)
+  if not shared then
+    return {0, 0, 0, 0}
+  end
+  return share_take(now, busy, in_flight, start, id)
+end
+
+-- The gate of _sharing.py on top of the slot rule: may a request start now?
+local function gate_open(busy)
+  return not shared or share_allowance(now, busy) ~= 0
+end
 
 -- Slots whose time is up free themselves (a dead process's, at the end of their lease).
 local function expire()
@@ -179,7 +385,8 @@ end
 
 -- Hand what can be handed to the waiters queued across processes, oldest first:
 -- a slot free now, else the earliest completed one from its release. Nothing
--- starts before a pause ends. Each hears of its slot on the channel.
+-- starts before a pause ends, nor while the gate is shut (a probe out, the cap
+-- spent). Each hears of its slot on the channel, with its ticket if shared.
 local function serve()
   local pause = pause_end()
   while true do
@@ -187,8 +394,12 @@ local function serve()
     if not head then
       return
     end
+    local busy, in_flight = counts()
+    if not gate_open(busy) then
+      return
+    end
     local start = now
-    if redis.call('ZCARD', SLOTS) >= limit then
+    if busy >= limit then
       start = claim()
       if not start then
         return
@@ -197,9 +408,28 @@ local function serve()
     start = math.max(start, pause)
     reserve(head, start)
     redis.call('ZREM', QUEUE, head)
-    redis.call('SPUBLISH', channel, head .. ' ' .. (start - now))
+    local message = head .. ' ' .. (start - now)
+    if shared then
+      local ticket = taken(busy, in_flight, start, head)
+      message = message .. ' ' .. table.concat(ticket, ' ')
+    end
+    redis.call('SPUBLISH', channel, message)
     published = published + 1
   end
+end
+
+-- The key pauses until ends (a longer pause already set stays); every process
+-- hears of it on the channel. Returns whether the pause was set.
+local function pause_until(ends)
+  if pause_end() >= ends then
+    return false
+  end
+  redis.call('SET', PAUSE, ends, 'PX', math.ceil((ends - now) / 1000) + 1)
+  -- Every process stops: one sleeping until a reserved slot's start sends nothing
+  -- inside the pause.
+  redis.call('SPUBLISH', channel, 'pause ' .. (ends - now))
+  published = published + 1
+  return true
 end
 
 -- What a waiter that left held goes back: a ticket leaves the queue; a slot
@@ -209,6 +439,10 @@ end
 local function give_back(id)
   if redis.call('ZREM', QUEUE, id) == 1 then
     return
+  end
+  if shared then
+    -- ShareState.failed: a probe never sent reopens the gate.
+    share_failed({nil}, id)
   end
   local start = tonumber(redis.call('HGET', RESERVED, id))
   redis.call('HDEL', RESERVED, id)
@@ -226,24 +460,32 @@ local function touch()
   for _, key in ipairs({SLOTS, DONE, RESERVED, QUEUE}) do
     redis.call('PEXPIRE', key, ttl)
   end
+  if shared then
+    share_save()
+    redis.call('PEXPIRE', SHARE, ttl)
+  end
 end
 """
+)
 
-#: ARGV[5]: the caller's slot id; ARGV[6]: 1 if the caller listens on the channel
-#: (it may be queued); ARGV[7...]: ids this process may hold by calls that failed
-#: (given back first). Returns {code, µs, messages published, waiters ahead}.
+#: ARGV[6]: the caller's slot id; ARGV[7]: 1 if the caller listens on the channel
+#: (it may be queued); ARGV[8...]: ids this process may hold by calls that failed
+#: (given back first). Returns {code, µs, messages published, waiters ahead,
+#: ticket serial, busy, in flight, probe}: the ticket of a slot granted or
+#: reserved by this call (serial 0: none, or shared_key off).
 _ACQUIRE: Final = (
     _PRELUDE
     + """
 expire()
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   give_back(ARGV[i])
 end
-local id = ARGV[5]
+local id = ARGV[6]
 local pause = pause_end()
-local function answer(code, value, ahead)
+local function answer(code, value, ahead, ticket)
   touch()
-  return {code, value, published, ahead or 0}
+  ticket = ticket or {0, 0, 0, 0}
+  return {code, value, published, ahead or 0, ticket[1], ticket[2], ticket[3], ticket[4]}
 end
 -- Asked again: a slot was handed to it (its message may have been lost), unless
 -- that slot would start inside a pause that began since.
@@ -262,18 +504,19 @@ start = tonumber(redis.call('HGET', RESERVED, id))
 if start then
   return answer(2, math.max(0, start - now))
 end
-if redis.call('ZCARD', QUEUE) == 0 then
-  if redis.call('ZCARD', SLOTS) < limit then
+local busy, in_flight = counts()
+if redis.call('ZCARD', QUEUE) == 0 and gate_open(busy) then
+  if busy < limit then
     redis.call('ZADD', SLOTS, now + lease, id)
-    return answer(1, 0)
+    return answer(1, 0, 0, taken(busy, in_flight, now, id))
   end
   local release = claim()
   if release then
     reserve(id, release)
-    return answer(2, release - now)
+    return answer(2, release - now, 0, taken(busy, in_flight, release, id))
   end
 end
-if ARGV[6] ~= '1' then
+if ARGV[7] ~= '1' then
   return answer(5, 0)
 end
 if not redis.call('ZSCORE', QUEUE, id) then
@@ -283,34 +526,78 @@ end
 -- the queue, or at the end of its lease, which nobody announces. The caller
 -- asks again then if it has heard nothing.
 local first = redis.call('ZRANGE', SLOTS, 0, 0, 'WITHSCORES')[2]
-return answer(4, math.max(0, tonumber(first or now) - now), redis.call('ZRANK', QUEUE, id))
+local wake = tonumber(first or now)
+if shared then
+  -- The gate opens by itself at the probe's deadline or the cap's end, which
+  -- nobody announces: ask again then at the latest.
+  local opens = share_next_change(now)
+  if opens and (first == nil or opens < wake) then
+    wake = opens
+  end
+end
+return answer(4, math.max(0, wake - now), redis.call('ZRANK', QUEUE, id))
 """
 )
 
-#: ARGV[5]: slot id. Returns {1 if the slot was still held, else 0 (its lease had
-#: run out: it is held again all the same, the server may have counted the
-#: request), messages published}.
+#: ARGV[6]: slot id. With shared_key, what became of its request: ARGV[7]:
+#: "answered", "ended" (no answer reported, no error) or "failed"; ARGV[8..10]:
+#: its ticket's serial (0: unknown, judged as if taken now), busy, in flight;
+#: for "answered", ARGV[11..14]: limit, remaining ("" when absent), reset_in
+#: (µs, "" when unknown, "inf" when too far: a quota), refused (1: a 429).
+#: Returns {1 if the slot was still held, else 0 (its lease had run out: it is
+#: held again all the same, the server may have counted the request), messages
+#: published, µs of a pause the answer set (0: none)}.
 _COMPLETE: Final = (
     _PRELUDE
     + """
 expire()
-local id = ARGV[5]
+local id = ARGV[6]
+local paused = 0
+if shared and ARGV[7] then
+  local busy, in_flight = counts()
+  local ticket = {tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])}
+  if ticket[1] == 0 then
+    -- Its ticket was lost: as WindowRateLimiter.answered outside a slot, judge
+    -- as if it were taken now (every busy slot may be in the server's count).
+    ticket = {S.serial, busy, in_flight}
+  end
+  local outcome = ARGV[7]
+  if outcome == 'failed' then
+    share_failed(ticket, id)
+  elseif outcome == 'ended' then
+    share_ended(ticket, id, now)
+  else
+    local reset_in = nil
+    if ARGV[13] == 'inf' then
+      reset_in = math.huge
+    elseif ARGV[13] ~= '' then
+      reset_in = tonumber(ARGV[13])
+    end
+    share_answered(ticket, id, now, tonumber(ARGV[11]), tonumber(ARGV[12]), reset_in,
+      ARGV[14] == '1')
+    -- As WindowRateLimiter.answered: nothing left of the server's window is a
+    -- pause, for every process (a reservation made before stops too).
+    if now < S.cap_until and S.cap_left <= 0 and pause_until(S.cap_until) then
+      paused = S.cap_until - now
+    end
+  end
+end
 local held = redis.call('ZSCORE', SLOTS, id)
 redis.call('HDEL', RESERVED, id)
 redis.call('ZADD', SLOTS, now + hold, id)
 redis.call('ZADD', DONE, now + hold, id)
 serve()
 touch()
-return {held and 1 or 0, published}
+return {held and 1 or 0, published, paused}
 """
 )
 
-#: ARGV[5...]: ids to give back. Returns {0, messages published}.
+#: ARGV[6...]: ids to give back. Returns {0, messages published}.
 _RELEASE: Final = (
     _PRELUDE
     + """
 expire()
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   give_back(ARGV[i])
 end
 serve()
@@ -319,18 +606,18 @@ return {0, published}
 """
 )
 
-#: ARGV[5]: delay µs; ARGV[6]: counted (-1: pause unconditionally; else pause only
+#: ARGV[6]: delay µs; ARGV[7]: counted (-1: pause unconditionally; else pause only
 #: if the server counted more requests than there are busy slots).
 #: Returns {1 if the key is paused now else 0, µs until the pause ends, messages}.
 _PAUSE: Final = (
     _PRELUDE
     + """
 expire()
-local counted = tonumber(ARGV[6])
+local counted = tonumber(ARGV[7])
 if counted >= 0 and counted <= redis.call('ZCARD', SLOTS) then
   return {0, 0, 0}
 end
-local ends = now + tonumber(ARGV[5])
+local ends = now + tonumber(ARGV[6])
 local current = pause_end()
 if current >= ends then
   return {1, current - now, 0}
@@ -443,6 +730,15 @@ class RedisRateLimiter:
             per-attempt ``timeout`` plus ``window``, or a slow request may lose
             its slot before the server has stopped counting it.
         timeout: Seconds one Redis call may take before the limiter gives up.
+        shared_key: Probe the server's window before a burst, and cap what is
+            sent when the answers show another consumer of the key, as
+            ``WindowRateLimiter`` does, for every process of the key at once:
+            the probe-and-cap state lives in Redis beside the slots. Every
+            process of the key must use the same value. ``False``: count only
+            the processes' own requests.
+        probe_timeout: Seconds the other requests, in every process, wait for
+            a probe that gets no answer (its process hung or died) before they
+            go anyway.
 
     Raises:
         ValueError: An argument is out of range, or the key is empty.
@@ -460,6 +756,8 @@ class RedisRateLimiter:
         margin: float = RATE_MARGIN,
         lease: float = REDIS_LEASE,
         timeout: float = REDIS_TIMEOUT,
+        shared_key: bool = True,
+        probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
         if isinstance(redis, RedisCluster) and not hasattr(redis, "pubsub"):
             # Waiters hear of their slot on the key's sharded channel.
@@ -472,16 +770,19 @@ class RedisRateLimiter:
         check_seconds(margin, "margin", allow_zero=True)
         check_seconds(lease, "lease")
         check_seconds(timeout, "timeout")
+        check_seconds(probe_timeout, "probe_timeout")
         self.limit = limit
         self.window: float = float(window)
         self.margin: float = float(margin)
         self.lease: float = float(lease)
         self.timeout: float = float(timeout)
+        self.shared_key: bool = bool(shared_key)
+        self.probe_timeout: float = float(probe_timeout)
         self._redis = redis
         prefix = f"{REDIS_KEY_PREFIX}:{{{key_fingerprint(resolve_api_key(api_key))}}}"
         self._prefix = prefix
         self._keys: tuple[str, ...] = tuple(
-            f"{prefix}:{name}" for name in ("slots", "pause", "done", "reserved", "queue")
+            f"{prefix}:{name}" for name in ("slots", "pause", "done", "reserved", "queue", "share")
         )
         self._channel = f"{prefix}:wake"
         self._acquire_script = redis.register_script(_ACQUIRE)
@@ -508,13 +809,20 @@ class RedisRateLimiter:
         # completed by any request: they differ only in their lease's end, so the
         # oldest goes first and the longest-running request keeps a later lease.
         self._in_flight: deque[str] = deque()
+        # With shared_key: the slots each task holds, with their tickets (a task
+        # may nest slots), so that an answer and __aexit__ find their slot; and
+        # the answer reported for a slot, sent with its complete.
+        self._held: dict[asyncio.Task[Any] | None, list[tuple[str, Ticket | None]]] = {}
+        self._answers: dict[str, tuple[str, ...]] = {}
         self._paused_until = -math.inf  # Loop time: pauses asked for here or heard of.
         self._tasks: set[asyncio.Task[Any]] = set()
         # The subscription to the key's channel, and the waiters queued in Redis
         # that it may hand a slot: id -> seconds until the slot starts, or the
         # error that ended the subscription.
         self._reader: asyncio.Task[None] | None = None
-        self._tickets: dict[str, asyncio.Future[float | RateLimiterUnavailableError]] = {}
+        self._tickets: dict[
+            str, asyncio.Future[tuple[float, Ticket | None] | RateLimiterUnavailableError]
+        ] = {}
         self._info: RateLimitInfo | None = None
         self._calls = RedisCalls()
 
@@ -601,7 +909,7 @@ class RedisRateLimiter:
     async def __aenter__(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            slot, start, predecessor, sent = await self._wait_for_turn()
+            slot, start, ticket, predecessor, sent = await self._wait_for_turn()
             # The turn has passed on: the next waiter asks while this one waits
             # for its slot's start.
             used = False
@@ -613,6 +921,8 @@ class RedisRateLimiter:
                     await asyncio.shield(predecessor)
                 if self._paused_until <= loop.time():
                     self._in_flight.append(slot)
+                    if self.shared_key:
+                        self._held.setdefault(asyncio.current_task(), []).append((slot, ticket))
                     used = True
                     return
             finally:
@@ -636,8 +946,41 @@ class RedisRateLimiter:
         # Also on failure and cancellation: the server may have counted the
         # request. Shielded, so that a second cancellation cannot stop the slot
         # from being completed; if Redis is gone, its lease frees it.
+        if not self.shared_key:
+            slot = self._in_flight.popleft()
+            await asyncio.shield(self._spawn(self._complete(slot, ())))
+            return
+        # With shared_key the task's own slot, with its ticket and what became
+        # of its request: the probe-and-cap rules judge by them.
+        slot, ticket = self._unhold()
+        answer = self._answers.pop(slot, None)
+        if exc_type is not None:
+            outcome: tuple[str, ...] = ("failed", *_ticket_args(ticket))
+        elif answer is None:
+            outcome = ("ended", *_ticket_args(ticket))
+        else:
+            outcome = ("answered", *_ticket_args(ticket), *answer)
+        await asyncio.shield(self._spawn(self._complete(slot, outcome)))
+
+    def _unhold(self) -> tuple[str, Ticket | None]:
+        """The slot the current task took last (else the oldest: it left another task)."""
+        task = asyncio.current_task()
+        held = self._held.get(task)
+        if held:
+            slot, ticket = held.pop()
+            if not held:
+                del self._held[task]
+            self._in_flight.remove(slot)
+            return slot, ticket
         slot = self._in_flight.popleft()
-        await asyncio.shield(self._spawn(self._complete(slot)))
+        for other, entries in list(self._held.items()):
+            for entry in entries:
+                if entry[0] == slot:
+                    entries.remove(entry)
+                    if not entries:
+                        del self._held[other]
+                    return entry
+        return slot, None
 
     def pause(self, delay: float) -> None:
         """Let no request of this key start, in any process, for ``delay`` seconds from now.
@@ -674,15 +1017,52 @@ class RedisRateLimiter:
         if pause > 0 and math.isfinite(pause):
             self._spawn(self._pause(pause, counted=info.limit - info.remaining))
 
+    def answered(
+        self, info: RateLimitInfo, pause: float | None, *, reset_in: float | None, refused: bool
+    ) -> None:
+        """Take in the answer to the request that holds a slot in the current task.
+
+        Called by the request pipeline inside ``async with limiter:``, as soon
+        as the response headers arrive. Without ``shared_key`` this is
+        `observe`. With it, the answer rides with the slot's complete (no call
+        of its own), where Redis applies the rules of ``WindowRateLimiter``
+        for every process at once: a probe's answer opens the gate (or keeps
+        it shut until the reset after a 429), and an answer whose
+        ``X-RateLimit-Remaining`` is lower than the processes' own requests can
+        explain caps what may start, in any process, until the server's window
+        resets (https://developer.lemlist.com/api-reference#rate-limit).
+        Outside a slot of this limiter, it is `observe`.
+
+        Args:
+            info: The response's parsed rate-limit headers.
+            pause: What `observe` takes: the pause ``Remaining: 0`` may cause.
+            reset_in: Seconds until the server's window has surely reset (for
+                a 429, what it asks to wait); ``None`` when the headers do not
+                say; ``inf`` when too far to be about the window.
+            refused: The response is a 429: the server's window is full.
+        """
+        held = self._held.get(asyncio.current_task()) if self.shared_key else None
+        if not held:
+            self.observe(info, pause)
+            return
+        self._info = info
+        self._answers[held[-1][0]] = (
+            "" if info.limit is None else str(info.limit),
+            "" if info.remaining is None else str(info.remaining),
+            "" if reset_in is None else "inf" if math.isinf(reset_in) else str(_micros(reset_in)),
+            "1" if refused else "0",
+        )
+
     # -- Waiting for a slot ---------------------------------------------------------
 
     async def _wait_for_turn(
         self,
-    ) -> tuple[str, float, asyncio.Future[None] | None, asyncio.Future[None]]:
+    ) -> tuple[str, float, Ticket | None, asyncio.Future[None] | None, asyncio.Future[None]]:
         """Take the turn, learn when a slot starts, pass the turn on.
 
-        Returns the slot's id, the loop time at which it may be used, and the
-        signals of the previous waiter's send and of this one's.
+        Returns the slot's id, the loop time at which it may be used, its
+        ticket (with ``shared_key``, when known), and the signals of the
+        previous waiter's send and of this one's.
         """
         # Redis unavailable: the waiter holding the turn fails after at most one
         # timeout, and every waiter that was queued behind it by then fails with
@@ -703,17 +1083,17 @@ class RedisRateLimiter:
             if outage is not seen and outage is not None:
                 raise RateLimiterUnavailableError(*outage.args) from outage.__cause__
             try:
-                slot, start = await self._slot_start()
+                slot, start, ticket = await self._slot_start()
             except RateLimiterUnavailableError as exc:
                 self._outage = exc
                 raise
             predecessor = self._sent
             sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._sent = sent
-            return slot, start, predecessor, sent
+            return slot, start, ticket, predecessor, sent
 
-    async def _slot_start(self) -> tuple[str, float]:
-        """Ask Redis for a slot until one is known: its id and the loop time it starts."""
+    async def _slot_start(self) -> tuple[str, float, Ticket | None]:
+        """Ask Redis for a slot until one is known: its id, the loop time it starts, its ticket."""
         loop = asyncio.get_running_loop()
         slot = self._next_slot()
         queued = False  # Redis may hold a place in the queue, or a slot handed to it, for slot.
@@ -727,10 +1107,11 @@ class RedisRateLimiter:
                     continue
                 # Listening before asking: the message that hands the slot may
                 # come before the call's answer.
-                ticket: asyncio.Future[float | RateLimiterUnavailableError] = loop.create_future()
+                ticket: asyncio.Future[tuple[float, Ticket | None] | RateLimiterUnavailableError]
+                ticket = loop.create_future()
                 self._tickets[slot] = ticket
                 try:
-                    code, value, ahead = await self._ask(slot)
+                    code, value, ahead, share_ticket = await self._ask(slot)
                     if code == _QUEUED:
                         queued = True
                         try:
@@ -740,7 +1121,7 @@ class RedisRateLimiter:
                             continue  # No message: ask again (a slot handed meanwhile is found).
                         if isinstance(handed, RateLimiterUnavailableError):
                             raise RateLimiterUnavailableError(*handed.args) from handed.__cause__
-                        code, value = _RESERVED, handed
+                        code, (value, share_ticket) = _RESERVED, handed
                 finally:
                     del self._tickets[slot]
                 if code == _SUBSCRIBE:
@@ -757,7 +1138,7 @@ class RedisRateLimiter:
                     slot, queued = self._next_slot(), False
                     continue
                 known = True
-                return slot, start
+                return slot, start, share_ticket
         finally:
             if queued and not known:
                 # Cancelled, or failed, while queued in Redis.
@@ -768,7 +1149,8 @@ class RedisRateLimiter:
 
         A message may be lost: ``REDIS_WAKE_TIMEOUT``, plus the time the waiters
         ahead take at the limit's pace. A slot whose lease ends frees without a
-        message: no later than then (a crashed process's slots).
+        message (a crashed process's slots), and so does the gate at a probe's
+        deadline or a cap's end: no later than ``lease_end``, the first of them.
         """
         pace = (self.window + self.margin) / self.limit
         return min(REDIS_WAKE_TIMEOUT + ahead * pace, lease_end + REDIS_MIN_POLL)
@@ -831,8 +1213,8 @@ class RedisRateLimiter:
 
     def _on_message(self, data: bytes | str) -> None:
         text = data.decode() if isinstance(data, bytes) else data
-        head, _, value = text.partition(" ")
-        seconds = int(value) / _US
+        head, *fields = text.split(" ")
+        seconds = int(fields[0]) / _US
         if head == "pause":
             # Another process paused the key: a waiter sleeping until its
             # reserved slot's start gives it back rather than send inside the pause.
@@ -843,7 +1225,7 @@ class RedisRateLimiter:
         ticket = self._tickets.get(head)
         if ticket is not None and not ticket.done():
             self._calls.handed += 1
-            ticket.set_result(seconds)
+            ticket.set_result((seconds, _ticket(fields[1:])))
 
     # -- Redis calls -----------------------------------------------------------------
 
@@ -851,7 +1233,7 @@ class RedisRateLimiter:
         self._serial += 1
         return f"{self._instance}-{self._serial}"
 
-    async def _ask(self, slot: str) -> tuple[int, float, int]:
+    async def _ask(self, slot: str) -> tuple[int, float, int, Ticket | None]:
         """One acquire call: its answer's code, seconds to wait, and waiters ahead if queued.
 
         The call runs in a task of its own that a cancelled waiter does not stop:
@@ -868,7 +1250,9 @@ class RedisRateLimiter:
                 task.add_done_callback(functools.partial(self._give_back_if_held, slot))
         return answer
 
-    def _give_back_if_held(self, slot: str, task: asyncio.Task[tuple[int, float, int]]) -> None:
+    def _give_back_if_held(
+        self, slot: str, task: asyncio.Task[tuple[int, float, int, Ticket | None]]
+    ) -> None:
         if not task.cancelled() and task.exception() is None:
             if task.result()[0] in _HOLDING:  # For a waiter that left: give it back.
                 self._spawn(self._give_back(slot))
@@ -878,10 +1262,10 @@ class RedisRateLimiter:
         # id rides along with this process's next acquire, which gives it back.
         self._abandoned.add(slot)
 
-    async def _acquire(self, slot: str) -> tuple[int, float, int]:
+    async def _acquire(self, slot: str) -> tuple[int, float, int, Ticket | None]:
         self._calls.acquire += 1
         abandoned = tuple(self._abandoned)
-        code, value, published, ahead = await self._run(
+        code, value, published, ahead, *ticket = await self._run(
             self._acquire_script,
             (slot, int(self._listening), *abandoned),
         )
@@ -894,12 +1278,12 @@ class RedisRateLimiter:
             self._calls.reserved += 1
         elif code == _QUEUED:
             self._calls.queued += 1
-        return code, int(value) / _US, int(ahead)
+        return code, int(value) / _US, int(ahead), _ticket(ticket)
 
-    async def _complete(self, slot: str) -> None:
+    async def _complete(self, slot: str, outcome: Sequence[str]) -> None:
         self._calls.complete += 1
         try:
-            held, published = await self._run(self._complete_script, (slot,))
+            held, published, paused = await self._run(self._complete_script, (slot, *outcome))
         except RateLimiterUnavailableError as exc:
             logger.warning(
                 "rate limit: could not hand a slot back to Redis (%s); its lease frees it "
@@ -909,6 +1293,16 @@ class RedisRateLimiter:
             )
             return
         self._calls.published += int(published)
+        if int(paused) > 0:
+            # The answer left nothing of the server's window: every process
+            # pauses (the others hear it on the channel), this one at once.
+            delay = int(paused) / _US
+            loop = asyncio.get_running_loop()
+            self._paused_until = max(self._paused_until, loop.time() + delay)
+            logger.info(
+                "rate limit: the key is spent elsewhere too; every process pauses for %.3f s",
+                delay,
+            )
         if not held:
             logger.warning(
                 "rate limit: a request outlived its slot's lease of %.0f s; set lease above "
@@ -958,7 +1352,8 @@ class RedisRateLimiter:
             RateLimiterUnavailableError: Redis failed, refused or did not answer
                 within ``timeout`` (the cause is chained).
         """
-        common = (self.limit, self._lease_us, self._hold_us, self._channel)
+        probe_us = _micros(self.probe_timeout) if self.shared_key else 0
+        common = (self.limit, self._lease_us, self._hold_us, self._channel, probe_us)
         try:
             async with asyncio.timeout(self.timeout):
                 result: list[Any] | int = await script(keys=self._keys, args=(*common, *args))
@@ -993,6 +1388,21 @@ def _retrieve(task: asyncio.Task[None]) -> None:
     """Retrieve a finished reader's outcome (its errors are handled inside it)."""
     if not task.cancelled():
         task.exception()
+
+
+def _ticket(fields: Sequence[int | str | bytes]) -> Ticket | None:
+    """A ticket from a script's answer or a message (serial 0 or nothing: none)."""
+    if len(fields) < 4 or int(fields[0]) == 0:
+        return None
+    serial, busy, in_flight, probe = (int(field) for field in fields[:4])
+    return Ticket(serial, busy, in_flight, bool(probe))
+
+
+def _ticket_args(ticket: Ticket | None) -> tuple[str, str, str]:
+    """A ticket as the complete script takes it (serial 0: unknown)."""
+    if ticket is None:
+        return ("0", "0", "0")
+    return (str(ticket.serial), str(ticket.busy), str(ticket.in_flight))
 
 
 def _micros(seconds: float) -> int:

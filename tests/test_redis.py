@@ -38,6 +38,7 @@ from lemlist_async import KeyRateLimiter, LemlistClient, LemlistError, RateLimit
 from lemlist_async._config import key_fingerprint
 from lemlist_async._headers import RateLimitInfo
 from lemlist_async._ratelimit import adapt_limiter
+from lemlist_async._sharing import Ticket
 from lemlist_async.redis import RateLimiterUnavailableError, RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
 
@@ -91,7 +92,14 @@ async def other_redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
 
 
 def limiter(redis: Redis, **options: Any) -> RedisRateLimiter:
-    options = {"limit": 3, "window": WINDOW, "margin": MARGIN, "lease": 30.0, **options}
+    """A limiter for the slot mechanics: without the probe, which would gate them.
+
+    The probe and the cap across processes have their tests in test_redis_sharing.py.
+    """
+    options = {
+        "limit": 3, "window": WINDOW, "margin": MARGIN, "lease": 30.0, "shared_key": False,
+        **options,
+    }  # fmt: skip
     return RedisRateLimiter(redis, KEY, **options)
 
 
@@ -134,8 +142,8 @@ async def test_grants_up_to_the_limit_then_reserves_the_earliest_completed_slot(
     assert await lim.busy() == 3
 
     before = await redis_now(redis)
-    await lim._complete("s1")
-    await lim._complete("s0")
+    await lim._complete("s1", ())
+    await lim._complete("s0", ())
     after = await redis_now(redis)
     frees_at = await slots(redis, lim)
     # Completed: held window + margin from the moment it completed, on Redis's clock.
@@ -145,7 +153,7 @@ async def test_grants_up_to_the_limit_then_reserves_the_earliest_completed_slot(
 
     # Full: the caller takes the place of the completed slot that frees first (s1),
     # from the instant it frees, and is told how long until then.
-    code, wait, _ = await lim._acquire("s3")
+    code, wait, *_ = await lim._acquire("s3")
     now = await redis_now(redis)
     assert code == RESERVED
     assert frees_at["s1"] - now - 0.01 <= wait <= frees_at["s1"] - now + 0.01
@@ -158,7 +166,7 @@ async def test_grants_up_to_the_limit_then_reserves_the_earliest_completed_slot(
         "s3": pytest.approx(frees_at["s1"], abs=1e-6)
     }
     # The next one gets s0's place, which frees later.
-    code, wait, _ = await lim._acquire("s4")
+    code, wait, *_ = await lim._acquire("s4")
     assert code == RESERVED
     assert (await slots(redis, lim))["s4"] == pytest.approx(frees_at["s0"] + 30.0, abs=1e-6)
     assert lim.calls.acquire == 6
@@ -170,7 +178,7 @@ async def test_a_reservation_given_back_frees_no_earlier_than_the_slot_it_replac
 ) -> None:
     lim = limiter(redis, limit=1)
     assert (await lim._acquire("s0"))[0] == GRANTED
-    await lim._complete("s0")
+    await lim._complete("s0", ())
     [release] = await scores(redis, lim)
     assert (await lim._acquire("s1"))[0] == RESERVED
     await lim._give_back("s1")
@@ -178,7 +186,7 @@ async def test_a_reservation_given_back_frees_no_earlier_than_the_slot_it_replac
     assert await slots(redis, lim) == {"s1": pytest.approx(release, abs=1e-6)}
     assert await redis.hlen(lim.keys[3]) == 0
     # And claimable again, from that instant.
-    code, wait, _ = await lim._acquire("s2")
+    code, wait, *_ = await lim._acquire("s2")
     assert code == RESERVED
     assert wait <= release - await redis_now(redis) + 0.01
 
@@ -202,8 +210,12 @@ async def test_a_completed_slot_frees_window_plus_margin_later_and_not_before(
     assert granted_at - first_free < 1.0  # It slept until then, not a poll period longer.
 
 
-async def test_uncontended_requests_cost_two_redis_calls_each(redis: Redis) -> None:
-    lim = limiter(redis, limit=20)
+@pytest.mark.parametrize("shared_key", [True, False], ids=["shared_key", "unshared"])
+async def test_uncontended_requests_cost_two_redis_calls_each(
+    redis: Redis, shared_key: bool
+) -> None:
+    # With shared_key, the first request is the probe; each answer rides with its complete.
+    lim = limiter(redis, limit=20, shared_key=shared_key)
     for _ in range(10):
         async with lim:
             pass
@@ -355,18 +367,18 @@ async def test_a_waiter_cancelled_in_the_queue_takes_no_slot(redis: Redis) -> No
 class _GatedLimiter(RedisRateLimiter):
     """Holds Redis's answer to every acquire call until ``gate`` opens.
 
-    ``answered`` is set once Redis has answered: whatever happens to the waiter
+    ``replied`` is set once Redis has answered: whatever happens to the waiter
     while the gate is shut happens between Redis's grant and the waiter hearing of it.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = asyncio.Event()
-        self.answered = asyncio.Event()
+        self.replied = asyncio.Event()
 
-    async def _acquire(self, slot: str) -> tuple[int, float, int]:
+    async def _acquire(self, slot: str) -> tuple[int, float, int, Ticket | None]:
         answer = await super()._acquire(slot)
-        self.answered.set()
+        self.replied.set()
         await self.gate.wait()
         return answer
 
@@ -374,7 +386,7 @@ class _GatedLimiter(RedisRateLimiter):
 async def test_a_slot_granted_to_a_waiter_cancelled_mid_call_goes_back(redis: Redis) -> None:
     lim = _GatedLimiter(redis, KEY, limit=1, window=WINDOW, lease=30.0)
     waiter = asyncio.create_task(_one_request(lim))
-    await lim.answered.wait()
+    await lim.replied.wait()
     assert await lim.busy() == 1  # Redis granted it...
     waiter.cancel()  # ... to a waiter that leaves before hearing of it.
     with pytest.raises(asyncio.CancelledError):
@@ -389,16 +401,16 @@ async def test_a_slot_granted_to_a_waiter_cancelled_mid_call_goes_back(redis: Re
 
 
 class _Answers(RedisRateLimiter):
-    """Sets ``answered[code]`` once an acquire call has answered ``code``."""
+    """Sets ``replied[code]`` once an acquire call has answered ``code``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.answered = {code: asyncio.Event() for code in (GRANTED, RESERVED, QUEUED)}
+        self.replied = {code: asyncio.Event() for code in (GRANTED, RESERVED, QUEUED)}
 
-    async def _acquire(self, slot: str) -> tuple[int, float, int]:
+    async def _acquire(self, slot: str) -> tuple[int, float, int, Ticket | None]:
         answer = await super()._acquire(slot)
-        if answer[0] in self.answered:
-            self.answered[answer[0]].set()
+        if answer[0] in self.replied:
+            self.replied[answer[0]].set()
         return answer
 
 
@@ -410,7 +422,7 @@ async def test_a_waiter_cancelled_while_it_holds_a_reservation_gives_back_the_sl
         pass
     [release] = await scores(redis, lim)
     waiter = asyncio.create_task(_one_request(lim))
-    await lim.answered[RESERVED].wait()  # It sleeps until the completed slot frees.
+    await lim.replied[RESERVED].wait()  # It sleeps until the completed slot frees.
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
@@ -434,7 +446,7 @@ async def test_a_waiter_queued_in_one_process_is_handed_its_slot_by_anothers_com
     await holder.__aenter__()
     await holder.__aenter__()  # Both slots in flight: nothing to reserve.
     request = asyncio.create_task(_one_request(waiter))
-    await waiter.answered[QUEUED].wait()
+    await waiter.replied[QUEUED].wait()
     await holder.__aexit__(None, None, None)
     [release, _] = await scores(redis, holder)
     await request
@@ -527,7 +539,7 @@ async def test_a_slot_whose_request_was_cancelled_or_failed_is_held_a_window(
 async def test_pause_called_while_redis_grants_sends_the_slot_back(redis: Redis) -> None:
     lim = _GatedLimiter(redis, KEY, limit=1, window=WINDOW, lease=30.0)
     request = asyncio.create_task(_one_request(lim))
-    await lim.answered.wait()
+    await lim.replied.wait()
     lim.pause(0.3)  # While the grant is on its way.
     lim.gate.set()
     await request
@@ -641,7 +653,7 @@ async def test_a_waiter_queued_in_redis_fails_closed_when_redis_dies() -> None:
         try:
             await holder.__aenter__()  # Its one slot in flight.
             request = asyncio.create_task(_one_request(waiter))
-            await waiter.answered[QUEUED].wait()
+            await waiter.replied[QUEUED].wait()
             started = asyncio.get_running_loop().time()
             own.stop()  # Redis dies while the waiter waits for its message.
             with pytest.raises(RateLimiterUnavailableError) as caught:
@@ -745,14 +757,15 @@ async def test_the_raw_key_never_reaches_redis_nor_repr(redis: Redis) -> None:
 
 
 async def test_every_key_carries_the_fingerprint_as_a_cluster_hash_tag(redis: Redis) -> None:
-    lim = limiter(redis)
+    lim = limiter(redis, shared_key=True)  # So that the probe-and-cap hash is written too.
     async with lim:
         pass
     lim.pause(1.0)
     await lim.flush()
     keys = sorted([key.decode() async for key in redis.scan_iter()])
     assert set(keys) <= set(lim.keys)
-    assert len(lim.keys) == 5
+    assert lim.keys[5] in keys
+    assert len(lim.keys) == 6
     tag = key_fingerprint(KEY)
     for key in [*lim.keys, lim.channel]:
         assert re.fullmatch(r"lemlist-async:\{([0-9a-f]{16})\}:[a-z]+", key)

@@ -12,6 +12,7 @@ and each node's own keys), not from the client's idea of the layout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import sys
@@ -24,6 +25,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
+from lemlist_async import LemlistClient
 from lemlist_async.redis import RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
 
@@ -77,7 +79,12 @@ async def other_cluster(redis_cluster: LocalRedisCluster) -> AsyncIterator[Redis
 
 
 def limiter(redis: RedisCluster, api_key: str = KEY, **options: Any) -> RedisRateLimiter:
-    options = {"limit": 3, "window": WINDOW, "margin": MARGIN, "lease": 30.0, **options}
+    # The slot mechanics, without the probe that would gate them (its cluster test
+    # passes shared_key=True).
+    options = {
+        "limit": 3, "window": WINDOW, "margin": MARGIN, "lease": 30.0, "shared_key": False,
+        **options,
+    }  # fmt: skip
     return RedisRateLimiter(redis, api_key, **options)
 
 
@@ -133,9 +140,9 @@ async def test_acquire_and_complete_on_the_cluster(
     assert [(await lim._acquire(f"s{i}"))[0] for i in range(3)] == [GRANTED] * 3
     # All three in flight and nothing to reserve: it must subscribe before it queues.
     assert (await lim._acquire("s3"))[0] == SUBSCRIBE
-    await lim._complete("s0")
+    await lim._complete("s0", ())
     # s0 frees a window from its completion: the caller reserves its place.
-    code, wait, _ = await lim._acquire("s3")
+    code, wait, *_ = await lim._acquire("s3")
     assert code == RESERVED
     assert 0 < wait <= HOLD
     assert await lim.busy() == 3
@@ -162,7 +169,7 @@ async def test_a_queued_waiter_is_handed_its_slot_on_the_sharded_channel(
     await holder.__aenter__()
     await holder.__aenter__()  # Both slots in flight: nothing to reserve.
     request = asyncio.create_task(_one_request(waiter))
-    await waiter.answered[QUEUED].wait()
+    await waiter.replied[QUEUED].wait()
     # The channel lives on the node that holds the key's state (sharded pub/sub).
     _, port = await slot_owner(redis_cluster, holder.channel)
     async with Redis(port=port) as owner:
@@ -239,6 +246,37 @@ async def test_another_api_key_may_live_on_another_node(
     stored = await keys_by_node(redis_cluster)
     assert lim.keys[0] in stored[port]
     assert candidate.keys[0] in stored[other_port]
+
+
+async def test_one_probe_for_two_clients_into_a_key_spent_just_before(
+    redis_cluster: LocalRedisCluster, cluster: RedisCluster, other_cluster: RedisCluster
+) -> None:
+    """The probe-and-cap state is one hash on the key's slot: both clients wait for one probe."""
+    async with FakeLemlistServer(
+        seed=10, campaigns=40, leads_per_campaign=1, latency=LATENCY, jitter=JITTER
+    ) as fake:
+        assert fake.spend(20) == 0  # Another tool, just before.
+        limiters = [
+            RedisRateLimiter(client, fake.api_key, shared_key=True)
+            for client in (cluster, other_cluster)
+        ]
+
+        async def fetch(lim: RedisRateLimiter, ids: list[str]) -> None:
+            async with (
+                contextlib.aclosing(lim),
+                LemlistClient(fake.api_key, base_url=fake.base_url, rate_limit=lim) as client,
+            ):
+                await asyncio.gather(*(client.get_campaign_leads(cid) for cid in ids))
+
+        await asyncio.gather(
+            *(fetch(lim, fake.campaign_ids[i::2]) for i, lim in enumerate(limiters))
+        )
+        share = await cluster.hgetall(limiters[0].keys[5])
+    assert fake.count(200) == 40
+    assert fake.count(429) <= 1
+    assert fake.max_arrivals_in_window(2.0) <= 20
+    assert int(share[b"serial"]) >= 40  # One state for both clients' requests.
+    await assert_on_one_slot_of_one_node(redis_cluster, limiters[0])
 
 
 # -- Worker processes ------------------------------------------------------------------------
