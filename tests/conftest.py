@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,6 +16,8 @@ from aiohttp.test_utils import TestServer
 from yarl import URL
 
 from lemlist_async import LemlistClient
+
+from ._redis_server import RedisServer, RedisServerError
 
 
 def _patch_aioresponses() -> None:
@@ -164,3 +166,19 @@ async def close_redis_limiters(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     yield
     for limiter in made:
         await limiter.aclose()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """One server for the module. Missing or broken, it fails the tests: never a skip."""
+    problem = ""
+    try:
+        server = RedisServer.start()
+    except RedisServerError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(f"these tests need a real redis-server: {problem}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

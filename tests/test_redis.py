@@ -42,7 +42,7 @@ from lemlist_async._sharing import Ticket
 from lemlist_async.redis import RateLimiterUnavailableError, RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
 
-from ._redis_server import RedisServer, RedisServerError, free_port, running_redis_server
+from ._redis_server import RedisServer, free_port, running_redis_server
 from .conftest import ScriptedServer
 
 # A limiter that waited holds a subscription: each test closes what it built.
@@ -53,22 +53,6 @@ WINDOW = 0.2
 MARGIN = 0.005
 HOLD = WINDOW + MARGIN
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    """One server for the module. Missing or broken, it fails the tests: never a skip."""
-    problem = ""
-    try:
-        server = RedisServer.start()
-    except RedisServerError as exc:
-        problem = str(exc)
-    if problem:
-        pytest.fail(f"these tests need a real redis-server: {problem}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

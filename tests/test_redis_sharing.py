@@ -35,28 +35,15 @@ from lemlist_async._sharing import ShareState, Ticket
 from lemlist_async.redis import RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
 
-from ._redis_server import RedisServer, RedisServerError
+from ._redis_server import RedisServer
 from .test_redis import QUEUED, _Answers
+
+# A limiter that waited holds a subscription: each test closes what it built.
+pytestmark = pytest.mark.usefixtures("close_redis_limiters")
 
 REPO = Path(__file__).resolve().parent.parent
 LATENCY = 0.03
 JITTER = 0.03
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    """One server for the module. Missing or broken, it fails the tests: never a skip."""
-    problem = ""
-    try:
-        server = RedisServer.start()
-    except RedisServerError as exc:
-        problem = str(exc)
-    if problem:
-        pytest.fail(f"these tests need a real redis-server: {problem}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # -- The Lua rules against ShareState ----------------------------------------------------
