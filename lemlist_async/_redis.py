@@ -105,7 +105,7 @@ import secrets
 from collections import deque
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
 
@@ -130,13 +130,17 @@ from ._sharing import Ticket
 try:
     from redis.asyncio import Redis
     from redis.asyncio.client import PubSub
-    from redis.asyncio.cluster import ClusterPubSub, RedisCluster
+    from redis.asyncio.cluster import RedisCluster
     from redis.commands.core import AsyncScript
     from redis.exceptions import RedisError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         'RedisRateLimiter needs redis-py: pip install "lemlist-async[redis]"'
     ) from exc
+
+if TYPE_CHECKING:
+    # redis-py 8 and later; older ones have no pub/sub on the asyncio cluster client.
+    from redis.asyncio.cluster import ClusterPubSub
 
 __all__ = ["RateLimiterUnavailableError", "RedisCalls", "RedisRateLimiter"]
 
@@ -759,7 +763,8 @@ class RedisRateLimiter:
         shared_key: bool = True,
         probe_timeout: float = PROBE_TIMEOUT,
     ) -> None:
-        if isinstance(redis, RedisCluster) and not hasattr(redis, "pubsub"):
+        self._cluster = isinstance(redis, RedisCluster)
+        if self._cluster and not hasattr(redis, "pubsub"):
             # Waiters hear of their slot on the key's sharded channel.
             raise TypeError(
                 "RedisRateLimiter on a Redis Cluster needs redis-py 8.0 or later "
@@ -1178,7 +1183,9 @@ class RedisRateLimiter:
                 # Confirmed before any waiter is queued: a message published
                 # before the subscription took effect would be lost.
                 while True:
-                    reply = await _next_message(pubsub, timeout=self.timeout)
+                    reply = await _next_message(
+                        pubsub, timeout=self.timeout, sharded=self._cluster
+                    )
                     if reply is not None and reply["type"] == "ssubscribe":
                         break
             subscribed = True
@@ -1191,11 +1198,11 @@ class RedisRateLimiter:
         reader.add_done_callback(_retrieve)
         self._reader = reader
 
-    async def _read(self, pubsub: PubSub | ClusterPubSub) -> None:
+    async def _read(self, pubsub: PubSub) -> None:
         """Hand each message to its waiter, until the subscription fails or is closed."""
         try:
             while True:
-                message = await _next_message(pubsub, timeout=None)
+                message = await _next_message(pubsub, timeout=None, sharded=self._cluster)
                 if message is not None and message["type"] == "smessage":
                     self._on_message(message["data"])
         except (RedisError, OSError) as exc:
@@ -1411,9 +1418,10 @@ def _micros(seconds: float) -> int:
 
 
 async def _next_message(
-    pubsub: PubSub | ClusterPubSub,
+    pubsub: PubSub,
     *,
     timeout: float | None,  # noqa: ASYNC109 (redis-py's own read timeout)
+    sharded: bool,
 ) -> dict[str, Any] | None:
     """The subscription's next message, ``None`` after ``timeout`` seconds (``None``: wait).
 
@@ -1421,9 +1429,9 @@ async def _next_message(
     slot, which only ``ClusterPubSub.get_sharded_message`` reads (redis-py 8).
     """
     message: dict[str, Any] | None
-    if isinstance(pubsub, ClusterPubSub):
+    if sharded:
         # Its timeout is a number only: waiting without end is a long wait, repeated.
-        message = await pubsub.get_sharded_message(
+        message = await cast("ClusterPubSub", pubsub).get_sharded_message(
             timeout=REDIS_CLUSTER_READ if timeout is None else timeout
         )
     else:
