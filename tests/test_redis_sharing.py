@@ -1,6 +1,6 @@
 """The probe and the cap of a shared key, across processes: ``RedisRateLimiter(shared_key=True)``.
 
-First the rules: the Lua port of ``_sharing.py`` (``_SHARE`` in ``_redis.py``)
+First the rules: the Lua port of ``_sharing.py`` (``SHARE`` in ``_redis.py``)
 and ``ShareState`` are driven through the same events, at the same instants,
 and must agree on every field and every answer. Then end to end against a real
 ``redis-server`` and a ``FakeLemlistServer`` on which another consumer has
@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from lemlist_async import LemlistClient
-from lemlist_async._redis import _SHARE
+from lemlist_async._redis_scripts import SHARE
 from lemlist_async._sharing import ShareState, Ticket
 from lemlist_async.redis import RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
@@ -55,7 +55,7 @@ _DRIVER = (
 local SHARE = KEYS[1]
 local hold, probe_timeout = tonumber(ARGV[1]), tonumber(ARGV[2])
 """
-    + _SHARE
+    + SHARE
     + """
 share_load()
 local op, now = ARGV[3], tonumber(ARGV[4])
