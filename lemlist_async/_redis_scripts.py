@@ -192,6 +192,16 @@ end
 local function share_failed(t, id)
   share_end_probe(t[1], id)
 end
+
+-- The reset_in argument of share_answered, as sent: '' for None, 'inf', or µs.
+local function share_reset_in(arg)
+  if arg == 'inf' then
+    return math.huge
+  elseif arg ~= '' then
+    return tonumber(arg)
+  end
+  return nil
+end
 """
 
 PRELUDE: Final = (
@@ -333,6 +343,14 @@ local function give_back(id)
   end
 end
 
+-- The ids in ARGV from position first on: what this process may hold by calls
+-- that failed, or what a waiter that left held.
+local function give_back_from(first)
+  for i = first, #ARGV do
+    give_back(ARGV[i])
+  end
+end
+
 -- The keys may vanish once every slot has freed (a reservation may end past
 -- now + lease: it starts later).
 local function touch()
@@ -358,9 +376,7 @@ ACQUIRE: Final = (
     PRELUDE
     + """
 expire()
-for i = 8, #ARGV do
-  give_back(ARGV[i])
-end
+give_back_from(8)
 local id = ARGV[6]
 local pause = pause_end()
 local function answer(code, value, ahead, ticket)
@@ -448,14 +464,8 @@ if shared and ARGV[7] then
   elseif outcome == 'ended' then
     share_ended(ticket, id, now)
   else
-    local reset_in = nil
-    if ARGV[13] == 'inf' then
-      reset_in = math.huge
-    elseif ARGV[13] ~= '' then
-      reset_in = tonumber(ARGV[13])
-    end
-    share_answered(ticket, id, now, tonumber(ARGV[11]), tonumber(ARGV[12]), reset_in,
-      ARGV[14] == '1')
+    share_answered(ticket, id, now, tonumber(ARGV[11]), tonumber(ARGV[12]),
+      share_reset_in(ARGV[13]), ARGV[14] == '1')
     -- As WindowRateLimiter.answered: nothing left of the server's window is a
     -- pause, for every process (a reservation made before stops too).
     if now < S.cap_until and S.cap_left <= 0 and pause_until(S.cap_until) then
@@ -478,9 +488,7 @@ RELEASE: Final = (
     PRELUDE
     + """
 expire()
-for i = 6, #ARGV do
-  give_back(ARGV[i])
-end
+give_back_from(6)
 serve()
 touch()
 return {0, published}

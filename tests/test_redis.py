@@ -830,6 +830,23 @@ def _env(redis_url: str, api_key: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": redis_url, "LEMLIST_API_KEY": api_key, **extra}
 
 
+async def kill_once_holding(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start ``tests._redis_crash_worker``, SIGKILL it once it holds its slots, reap it."""
+    crashing = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests._redis_crash_worker",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert crashing.stdout is not None
+        line = await asyncio.wait_for(crashing.stdout.readline(), 30)
+        assert line == b"holding\n"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            crashing.send_signal(signal.SIGKILL)
+        await crashing.wait()
+    return crashing
+
+
 async def test_four_worker_processes_share_one_limit(redis_server: RedisServer) -> None:
     """The docs' example: 4 processes x 50 campaigns, one key, one strict server."""
     async with FakeLemlistServer(
@@ -878,19 +895,7 @@ async def test_a_killed_worker_blocks_the_others_no_longer_than_its_lease(
 ) -> None:
     lease = 1.0
     async with FakeLemlistServer(seed=7, campaigns=20, leads_per_campaign=1) as fake:
-        crashing = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests._redis_crash_worker",
-            cwd=REPO, env=_env(redis_server.url, fake.api_key, LEASE=str(lease)),
-            stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            assert crashing.stdout is not None
-            line = await asyncio.wait_for(crashing.stdout.readline(), 30)
-            assert line == b"holding\n"
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                crashing.send_signal(signal.SIGKILL)
-            await crashing.wait()
+        crashing = await kill_once_holding(_env(redis_server.url, fake.api_key, LEASE=str(lease)))
         loop = asyncio.get_running_loop()
         killed_at = loop.time()
         survivor = RedisRateLimiter(redis, fake.api_key, lease=lease)

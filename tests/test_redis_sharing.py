@@ -1,6 +1,6 @@
 """The probe and the cap of a shared key, across processes: ``RedisRateLimiter(shared_key=True)``.
 
-First the rules: the Lua port of ``_sharing.py`` (``SHARE`` in ``_redis.py``)
+First the rules: the Lua port of ``_sharing.py`` (``SHARE`` in ``_redis_scripts.py``)
 and ``ShareState`` are driven through the same events, at the same instants,
 and must agree on every field and every answer. Then end to end against a real
 ``redis-server`` and a ``FakeLemlistServer`` on which another consumer has
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -36,7 +35,7 @@ from lemlist_async.redis import RedisRateLimiter
 from lemlist_async.testing import FakeLemlistServer
 
 from ._redis_server import RedisServer
-from .test_redis import QUEUED, _Answers
+from .test_redis import QUEUED, _Answers, _env, kill_once_holding
 
 # A limiter that waited holds a subscription: each test closes what it built.
 pytestmark = pytest.mark.usefixtures("close_redis_limiters")
@@ -69,14 +68,8 @@ elseif op == 'next_change' then
 elseif op == 'take' then
   out = share_take(now, tonumber(ARGV[5]), tonumber(ARGV[6]), now, ARGV[7])
 elseif op == 'answered' then
-  local reset_in = nil
-  if ARGV[10] == 'inf' then
-    reset_in = math.huge
-  elseif ARGV[10] ~= '' then
-    reset_in = tonumber(ARGV[10])
-  end
   share_answered({tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])}, nil, now,
-    tonumber(ARGV[8]), tonumber(ARGV[9]), reset_in, ARGV[11] == '1')
+    tonumber(ARGV[8]), tonumber(ARGV[9]), share_reset_in(ARGV[10]), ARGV[11] == '1')
 elseif op == 'ended' then
   share_ended({tonumber(ARGV[5])}, nil, now)
 elseif op == 'failed' then
@@ -386,27 +379,13 @@ async def test_a_probe_given_back_unused_opens_the_gate(clients: list[Redis]) ->
     assert ticket.probe  # The next request probes.
 
 
-def _env(redis_url: str, api_key: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "REDIS_URL": redis_url, "LEMLIST_API_KEY": api_key, **extra}
-
-
 async def test_a_killed_probes_process_blocks_the_others_no_longer_than_probe_timeout(
     redis_server: RedisServer, clients: list[Redis]
 ) -> None:
     async with FakeLemlistServer(seed=13, campaigns=20, leads_per_campaign=1) as fake:
-        crashing = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests._redis_crash_worker",
-            cwd=REPO, env=_env(redis_server.url, fake.api_key, LEASE="30", PROBE_ONLY="1"),
-            stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            assert crashing.stdout is not None
-            line = await asyncio.wait_for(crashing.stdout.readline(), 30)
-            assert line == b"holding\n"
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                crashing.send_signal(signal.SIGKILL)
-            await crashing.wait()
+        crashing = await kill_once_holding(
+            _env(redis_server.url, fake.api_key, LEASE="30", PROBE_ONLY="1")
+        )
         survivor = RedisRateLimiter(clients[0], fake.api_key, lease=30.0)
         state = await clients[0].hgetall(survivor.keys[5])
         assert int(state[b"probe"]) == 1
