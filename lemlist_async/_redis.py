@@ -41,8 +41,8 @@ process). Times are Redis times in integer µs:
 
 Slot ids are ``<instance>-<n>``: random per limiter, a counter per slot.
 
-Five scripts, each one atomic step on Redis's clock; each first drops the
-slots whose time is up:
+Five scripts (in ``_redis_scripts``), each one atomic step on Redis's clock;
+each first drops the slots whose time is up:
 
 * *acquire* (one call per request): if a slot is free now, it takes it. Else it
   *reserves* the earliest completed slot that nobody claimed: that slot leaves
@@ -63,7 +63,8 @@ slots whose time is up:
   *status*.
 
 With ``shared_key`` (the default) the rules of ``_sharing.py`` hold across
-processes, ported line for line to Lua (``SHARE``) on the ``share`` hash:
+processes, ported line for line to Lua (``SHARE`` in ``_redis_scripts``) on
+the ``share`` hash:
 acquire, and complete's hand-over to the queue, grant nothing while a probe is
 out or the cap is spent (the caller is queued, and asks again at the probe's
 deadline or the cap's end if no message came first); the script that takes a
