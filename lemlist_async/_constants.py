@@ -140,3 +140,30 @@ MAX_MESSAGE_CHARS: Final = 500
 #: activity record, a few kilobytes even with many custom variables; this leaves
 #: a hundred times that, and refuses a runaway or hostile body long before memory.
 WEBHOOK_MAX_BODY: Final = 1024 * 1024
+
+# -- Account sync (lemlist_async.sync) ---------------------------------------------
+#: Units of work (an activity window, a campaign's export) in flight at once.
+#: At the limit of 10 requests a second, keeping the limiter, not latency, in
+#: charge takes 10 x the round trip in seconds: 20 covers round trips of 2 s.
+SYNC_CONCURRENCY: Final = 20
+#: Width of the activity windows a run starts with, in seconds (30 days). A
+#: window whose first page shows it holds many pages is split (below); an empty
+#: one costs one request.
+SYNC_WINDOW: Final = 30 * 86_400.0
+#: A window whose first page predicts more pages than this is split...
+SYNC_SPLIT_ABOVE_PAGES: Final = 8
+#: ... into pieces of about this many pages (at most ``SYNC_SPLIT_MAX`` pieces),
+#: so that no window's walk, one page after the other, outlasts the others'.
+SYNC_SPLIT_TARGET_PAGES: Final = 4
+SYNC_SPLIT_MAX: Final = 32
+#: Windows narrower than this many seconds are never split: their activities
+#: share so few instants that only offsets can walk them.
+SYNC_WINDOW_MIN: Final = 1.0
+#: Seconds each run reads again before the last run's end (its watermark):
+#: activities that lemlist records late, or with an earlier date, still arrive.
+SYNC_OVERLAP: Final = 3600.0
+#: Seconds before now where a run's last window ends: clocks differ, and
+#: lemlist may not show an activity the instant it is dated.
+SYNC_SAFETY_LAG: Final = 60.0
+#: Leads of an export written per transaction.
+SYNC_EXPORT_CHUNK: Final = 500

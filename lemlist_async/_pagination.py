@@ -83,14 +83,16 @@ class OffsetPages:
         limit: Items asked for per page.
         items_key: The envelope's member that holds the items.
         total_path: Where the envelope gives the list's total.
+        start: The offset of the first page (a walk resumed from a saved offset).
     """
 
     limit: int
     items_key: str | None = None
     total_path: tuple[str, ...] = ()
+    start: int = attrs.field(default=0, kw_only=True)
 
     def first(self, query: Mapping[str, str]) -> dict[str, str]:
-        return {**query, "offset": "0", "limit": str(self.limit)}
+        return {**query, "offset": str(self.start), "limit": str(self.limit)}
 
     def split(self, payload: Any) -> tuple[Any, int | None]:
         if isinstance(payload, list):

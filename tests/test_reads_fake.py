@@ -52,6 +52,22 @@ async def test_activities_walk_loses_and_repeats_nothing_while_new_ones_arrive()
         assert len({a.id for a in seen}) == len(seen)
 
 
+async def test_a_pinned_walk_resumes_at_a_saved_offset() -> None:
+    async with FakeLemlistServer(seed=44, campaigns=5, activities=450) as fake:
+        feed = converter.structure(fake.activities(), list[Activity])
+        until = max(a.created_at for a in feed if a.created_at is not None)
+        async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+            pages = [page async for page in client.activities.list(until=until).pages()]
+            resumed = [
+                page async for page in client.activities.list(until=until, start=200).pages()
+            ]
+        assert [page.offset for page in pages] == [0, 100, 200, 300, 400]
+        assert [page.offset for page in resumed] == [200, 300, 400]
+        assert [a for page in resumed for a in page.items] == feed[200:]
+        with pytest.raises(ValueError, match="start"):
+            client.activities.list(start=-1)
+
+
 async def test_team_credits_senders_hooks_unsubscribes_are_the_fakes() -> None:
     async with FakeLemlistServer(seed=43, campaigns=6, hooks=3, unsubscribes=130) as fake:
         async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:

@@ -11,7 +11,7 @@ import datetime as dt
 from lemlist_async._constants import ACTIVITIES_PAGE_MAX
 from lemlist_async._models import Activity, ActivityType
 from lemlist_async._pagination import Pager, PinnedOffsetPages
-from lemlist_async._params import check_datetime, check_range, check_text
+from lemlist_async._params import check_count, check_datetime, check_range, check_text
 from lemlist_async._request import Request
 
 from ._base import Resource
@@ -32,6 +32,7 @@ class Activities(Resource):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         page_size: int = ACTIVITIES_PAGE_MAX,
+        start: int = 0,
     ) -> Pager[Activity]:
         """Every activity that matches, page by page, newest first.
 
@@ -52,6 +53,10 @@ class Activities(Resource):
             since: Only activities created at or after this aware datetime.
             until: Only activities created at or before this aware datetime.
             page_size: Activities per request, from 1 to 100.
+            start: Skip this many activities: resumes a walk at a page's offset
+                (``Page.offset``) saved with a window pinned by ``since`` and
+                ``until``; the offsets of an unpinned walk shift as activities
+                arrive.
 
         Returns:
             A ``Pager`` of ``Activity``; nothing is sent until it is read.
@@ -77,7 +82,8 @@ class Activities(Resource):
         if since is not None and until is not None and since > until:
             raise ValueError(f"since must not be after until, got {since} > {until}")
         size = check_range(page_size, "page_size", 1, ACTIVITIES_PAGE_MAX)
+        skip = check_count(start, "start", minimum=0)
         request = Request[builtins.list[Activity]](
             method="GET", path="/activities", into=builtins.list[Activity], query=query
         )
-        return self._paginate(request, PinnedOffsetPages(size))
+        return self._paginate(request, PinnedOffsetPages(size, start=skip))

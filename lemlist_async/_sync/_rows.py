@@ -1,0 +1,167 @@
+"""Models to rows: typed columns, the raw object without its secrets, and its digest.
+
+Pure functions. ``raw`` is the model turned back into lemlist's JSON by the
+SDK's converter (wire names, unknown members kept), so it holds what lemlist
+sent, minus what must never be stored: the team's API key (some integrations
+have seen one in Get Team's body), its Slack webhook's URL, and any webhook
+secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from lemlist_async._converter import converter
+from lemlist_async._models import (
+    Activity,
+    Campaign,
+    CampaignOfSender,
+    ExportedLead,
+    Team,
+    TeamUser,
+    Unsubscribe,
+    Webhook,
+)
+
+from ._ops import Row
+
+__all__ = [
+    "Row",
+    "activity_row",
+    "campaign_row",
+    "hook_row",
+    "lead_row",
+    "scrub",
+    "sender_row",
+    "team_row",
+    "unsubscribe_row",
+    "user_row",
+]
+
+#: Members never stored, wherever they appear in an object.
+SECRET_MEMBERS: Final = frozenset({"apiKey", "secret", "password", "accessToken"})
+#: Members whose object's ``url`` is a secret (a Slack incoming webhook).
+SECRET_URL_HOLDERS: Final = frozenset({"slackWebhook"})
+
+
+def scrub(value: Any) -> Any:
+    """``value`` with every secret member removed, at any depth; the input is not changed."""
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if key in SECRET_MEMBERS:
+                continue
+            if key in SECRET_URL_HOLDERS and isinstance(item, Mapping):
+                item = {k: v for k, v in item.items() if k != "url"}
+            out[key] = scrub(item)
+        return out
+    if isinstance(value, list):
+        return [scrub(item) for item in value]
+    return value
+
+
+def _raw(model: object, **more: Any) -> tuple[str, str]:
+    wire = scrub(converter.unstructure(model))
+    wire.update(more)
+    text = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def team_row(team: Team) -> Row:
+    return (team.id, team.name, team.created_by, team.created_at, *_raw(team))
+
+
+def user_row(user: TeamUser) -> Row | None:
+    """A user's row, or None for one without an id (nothing to key it by)."""
+    if user.user_id is None:
+        return None
+    return (user.user_id, user.name, user.email, user.role, *_raw(user))
+
+
+def campaign_row(campaign: Campaign) -> Row:
+    return (
+        campaign.id,
+        campaign.name,
+        _text(campaign.status),
+        campaign.created_at,
+        campaign.created_by,
+        campaign.sequence_id,
+        campaign.has_error,
+        *_raw(campaign),
+    )
+
+
+def sender_row(user_id: str, campaign: CampaignOfSender) -> Row | None:
+    """A (campaign, sender) row, or None for a campaign without an id."""
+    if campaign.id is None:
+        return None
+    channels = None
+    if campaign.sending_channels is not None:
+        channels = json.dumps(list(campaign.sending_channels), separators=(",", ":"))
+    return (
+        campaign.id,
+        user_id,
+        _text(campaign.status),
+        channels,
+        *_raw(campaign, userId=user_id),
+    )
+
+
+def lead_row(campaign_id: str, lead: ExportedLead) -> Row:
+    return (
+        campaign_id,
+        lead.id,
+        lead.email,
+        lead.first_name,
+        lead.last_name,
+        lead.company_name,
+        lead.job_title,
+        _text(lead.last_state),
+        lead.status,
+        _text(lead.email_status),
+        *_raw(lead),
+    )
+
+
+def activity_row(activity: Activity) -> Row:
+    is_first = activity.extra.get("isFirst")
+    return (
+        activity.id,
+        _text(activity.type),
+        activity.created_at,
+        activity.campaign_id,
+        activity.lead_id,
+        activity.sequence_id,
+        activity.sequence_step,
+        is_first if isinstance(is_first, bool) else None,
+        *_raw(activity),
+    )
+
+
+def unsubscribe_row(entry: Unsubscribe) -> Row:
+    return (entry.id, entry.value, _text(entry.source), entry.created_at, *_raw(entry))
+
+
+def hook_row(hook: Webhook) -> Row:
+    return (
+        hook.id,
+        _text(hook.type),
+        hook.campaign_id,
+        hook.target_url,
+        hook.created_at,
+        *_raw(hook),
+    )
+
+
+def unique(rows: Iterable[Row | None], key_width: int) -> tuple[Row, ...]:
+    """The rows without None, each key once (the last wins): PostgreSQL refuses
+    a statement that would update one row twice."""
+    by_key = {row[:key_width]: row for row in rows if row is not None}
+    return tuple(by_key.values())
