@@ -116,7 +116,10 @@ def _structure_datetime(value: object, _: type[dt.datetime]) -> dt.datetime:
 
 
 def _unstructure_datetime(value: dt.datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    # lemlist writes JavaScript's toISOString(): milliseconds, "Z". A date read
+    # from lemlist goes back as it came; a finer one keeps its microseconds.
+    spec = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+    return value.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def _structure_open_enum(value: object, cls: type[OpenStrEnum]) -> OpenStrEnum:
