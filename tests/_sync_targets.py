@@ -11,8 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from lemlist_async.sync import PostgresStore, SQLiteStore
 from lemlist_async._sync._schema import DATA_TABLES, RUNS, STATE
+from lemlist_async.sync import PostgresStore, SQLiteStore
 
 #: Per table, its rows; per row, its columns as comparable values.
 Dump = dict[str, list[tuple[Any, ...]]]
