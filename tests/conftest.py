@@ -1,10 +1,14 @@
-"""Shared fixtures: a loopback lemlist server, a client bound to it, and a shim."""
+"""Shared fixtures: a loopback lemlist server, a client bound to it, and a shim.
+
+Also real servers on loopback: Redis, and PostgreSQL with a fresh database per test.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import sys
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +21,7 @@ from yarl import URL
 
 from lemlist_async import LemlistClient
 
+from ._postgres_server import LocalPostgres, PostgresServerError
 from ._redis_server import RedisServer, RedisServerError
 
 
@@ -182,3 +187,37 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """One server for the run: initdb, most of the time a start takes, runs once.
+
+    Missing or broken, it fails the tests: never a skip.
+    """
+    problem = ""
+    try:
+        server = LocalPostgres.start()
+    except PostgresServerError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(f"these tests need a real PostgreSQL server: {problem}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def postgres_dsn(postgres_server: LocalPostgres) -> AsyncIterator[str]:
+    """The DSN of a new, empty database of its own for the test, dropped after it.
+
+    The drop ends any session the test left connected to it, e.g. a pool it did
+    not close, which a plain DROP DATABASE would refuse.
+    """
+    name = f"test_{uuid.uuid4().hex}"
+    dsn = await postgres_server.create_database(name)
+    try:
+        yield dsn
+    finally:
+        await postgres_server.drop_database(name)
