@@ -25,9 +25,11 @@ MOMENTS = frozenset({"_first_seen_at", "_changed_at", "_deleted_at"})
 class Target:
     """One database a test syncs into: a SQLite file or a PostgreSQL database."""
 
-    def __init__(self, kind: str, where: str) -> None:
+    def __init__(self, kind: str, where: str, *, window: float = 2.0) -> None:
         self.kind = kind
         self.where = where
+        #: The rate-limit window of the fake and the client the test uses.
+        self.window = window
 
     def __repr__(self) -> str:
         return f"<Target {self.kind}>"

@@ -6,6 +6,7 @@ Also real servers on loopback: Redis, and PostgreSQL with a fresh database per t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import sys
 import uuid
@@ -215,9 +216,22 @@ async def postgres_dsn(postgres_server: LocalPostgres) -> AsyncIterator[str]:
     The drop ends any session the test left connected to it, e.g. a pool it did
     not close, which a plain DROP DATABASE would refuse.
     """
+    async with _database(postgres_server) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+async def postgres_dsn_2(postgres_server: LocalPostgres) -> AsyncIterator[str]:
+    """A second database like `postgres_dsn`'s, for a test that compares two."""
+    async with _database(postgres_server) as dsn:
+        yield dsn
+
+
+@contextlib.asynccontextmanager
+async def _database(server: LocalPostgres) -> AsyncIterator[str]:
     name = f"test_{uuid.uuid4().hex}"
-    dsn = await postgres_server.create_database(name)
+    dsn = await server.create_database(name)
     try:
         yield dsn
     finally:
-        await postgres_server.drop_database(name)
+        await server.drop_database(name)

@@ -1,7 +1,10 @@
 """``sync_account`` against the fake lemlist, into SQLite and into a real PostgreSQL.
 
-Every test runs on both stores. The fake keeps lemlist's rate limit, on
-virtual time (looptime), so a run's pace is lemlist's and the suite stays fast.
+Every test runs on both stores, and the fake keeps lemlist's rate limit of 20
+requests per window. With SQLite the window is lemlist's 2 s, on virtual time
+(looptime). PostgreSQL answers from another process, which virtual time would
+not wait for (a timeout would fire at once): there, time is real and the
+window is 0.2 s, for the fake and the client alike.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from lemlist_async import LemlistClient
+from lemlist_async import LemlistClient, WindowRateLimiter
 from lemlist_async.sync import (
     STREAMS,
     AccountMismatchError,
@@ -33,14 +36,16 @@ from ._sync_targets import Target, sqlite_target
 
 pytestmark = pytest.mark.looptime
 
-STORES = ["sqlite"]
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.looptime(False))]
+#: The rate-limit window of the PostgreSQL tests, which run on real time.
+REAL_WINDOW = 0.2
 
 
 @pytest.fixture(params=STORES)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
     if request.param == "sqlite":
         return sqlite_target(tmp_path)
-    return Target("postgres", request.getfixturevalue("postgres_dsn"))
+    return Target("postgres", request.getfixturevalue("postgres_dsn"), window=REAL_WINDOW)
 
 
 @pytest.fixture
@@ -48,11 +53,12 @@ def second(request: pytest.FixtureRequest, target: Target, tmp_path: Path) -> Ta
     """Another database of the same kind, for a run to compare with."""
     if target.kind == "sqlite":
         return sqlite_target(tmp_path, "other.db")
-    return Target("postgres", request.getfixturevalue("postgres_dsn_2"))
+    return Target("postgres", request.getfixturevalue("postgres_dsn_2"), window=REAL_WINDOW)
 
 
-def small_fake(seed: int = 7, **options: Any) -> FakeLemlistServer:
+def small_fake(target: Target, seed: int = 7, **options: Any) -> FakeLemlistServer:
     settings: dict[str, Any] = {
+        "window": target.window,
         "seed": seed,
         "campaigns": 12,
         "leads_per_campaign": (0, 40),
@@ -65,9 +71,15 @@ def small_fake(seed: int = 7, **options: Any) -> FakeLemlistServer:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeLemlistServer]:
-    async with small_fake() as server:
+async def fake(target: Target) -> AsyncIterator[FakeLemlistServer]:
+    async with small_fake(target) as server:
         yield server
+
+
+def client(fake: FakeLemlistServer, target: Target) -> LemlistClient:
+    """A client of the fake, paced on the target's window."""
+    limiter = WindowRateLimiter(20, target.window)
+    return LemlistClient(fake.api_key, base_url=fake.base_url, rate_limit=limiter)
 
 
 async def run(
@@ -75,10 +87,10 @@ async def run(
 ) -> tuple[Any, list[StreamProgress]]:
     progress: list[StreamProgress] = []
     async with (
-        LemlistClient(fake.api_key, base_url=fake.base_url) as client,
+        client(fake, target) as lemlist,
         target.store() as store,
     ):
-        report = await sync_account(client, store, on_progress=progress.append, **options)
+        report = await sync_account(lemlist, store, on_progress=progress.append, **options)
     return report, progress
 
 
@@ -197,10 +209,10 @@ async def test_changes_between_runs_arrive(fake: FakeLemlistServer, target: Targ
     ][:2]
     interested, removed = fake.exported_leads(campaign)[:2]
     gone_quietly = fake.exported_leads(other)[0]
-    async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
-        await client.leads.set_interested(interested["_id"], True, campaign_id=campaign)
-        await client.leads.remove(campaign, removed["_id"], hard=True)
-        await client.leads.remove(other, gone_quietly["_id"], hard=True)
+    async with client(fake, target) as lemlist:
+        await lemlist.leads.set_interested(interested["_id"], True, campaign_id=campaign)
+        await lemlist.leads.remove(campaign, removed["_id"], hard=True)
+        await lemlist.leads.remove(other, gone_quietly["_id"], hard=True)
     fake.add_campaign("cam_added", [{"_id": "lea_added", "email": "new@example.test"}])
 
     report, _ = await run(fake, target)
@@ -293,29 +305,26 @@ def killed(error: BaseException | None) -> bool:
 async def test_a_run_killed_at_random_points_then_resumed_ends_as_an_uninterrupted_one(
     fake: FakeLemlistServer, target: Target, second: Target, seed: int
 ) -> None:
-    async with (
-        LemlistClient(fake.api_key, base_url=fake.base_url) as client,
-        second.store() as store,
-    ):
+    async with client(fake, second) as lemlist, second.store() as store:
         counting = Dying(store, 0)
-        await sync_account(client, counting)
+        await sync_account(lemlist, counting)
     reference = await second.dump()
     rng = random.Random(seed)
 
     deaths = 0
-    async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+    async with client(fake, target) as lemlist:
         for _ in range(4):
             async with target.store() as store:
                 at = rng.randint(1, counting.batches)
                 dying = Dying(store, at, committed=rng.random() < 0.5)
-                error = await outcome(sync_account(client, dying))
+                error = await outcome(sync_account(lemlist, dying))
                 if error is None:
                     break
                 assert killed(error), error
                 deaths += 1
         else:
             async with target.store() as store:
-                report = await sync_account(client, store)
+                report = await sync_account(lemlist, store)
             assert report.resumed
 
     assert deaths >= 1
@@ -326,16 +335,16 @@ async def test_a_cancelled_run_stops_promptly_and_the_next_one_resumes_it(
     fake: FakeLemlistServer, target: Target, second: Target
 ) -> None:
     await run(fake, second)
-    async with LemlistClient(fake.api_key, base_url=fake.base_url) as client:
+    async with client(fake, target) as lemlist:
         async with target.store() as store:
             watching = Dying(store, 12, kill=False)
-            task = asyncio.create_task(sync_account(client, watching))
+            task = asyncio.create_task(sync_account(lemlist, watching))
             await watching.reached.wait()
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
         async with target.store() as store:
-            report = await sync_account(client, store)
+            report = await sync_account(lemlist, store)
     assert report.resumed
     assert await target.dump() == await second.dump()
 
@@ -345,7 +354,7 @@ async def test_a_key_of_another_team_is_refused_before_anything_is_written(
 ) -> None:
     await run(fake, target)
     before = await target.dump(moments=True)
-    async with small_fake(seed=8) as stranger:
+    async with small_fake(target, seed=8) as stranger:
         stranger_team = stranger.team()["_id"]
         with pytest.raises(AccountMismatchError) as info:
             await run(stranger, target)
