@@ -19,7 +19,6 @@ SQLite needs nothing more than Python; PostgreSQL needs the ``postgres`` extra
 from __future__ import annotations
 
 from ._sync._engine import sync_account
-from ._sync._ops import Batch, Snapshot
 from ._sync._postgres import PostgresStore
 from ._sync._report import STREAMS, AccountMismatchError, StreamProgress, SyncError, SyncReport
 from ._sync._sqlite import SQLiteStore
@@ -28,10 +27,8 @@ from ._sync._store import Store, open_store
 __all__ = [
     "STREAMS",
     "AccountMismatchError",
-    "Batch",
     "PostgresStore",
     "SQLiteStore",
-    "Snapshot",
     "Store",
     "StreamProgress",
     "SyncError",

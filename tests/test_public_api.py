@@ -100,9 +100,44 @@ def test_importing_the_sdk_pulls_in_no_optional_or_test_modules() -> None:
     code = (
         "import sys, lemlist_async; "
         "bad = [m for m in ('aioresponses', 'aiolimiter', 'pytest', 'orjson', 'redis', "
-        "'lemlist_async.testing') if m in sys.modules]; print(bad)"
+        "'asyncpg', 'sqlite3', 'lemlist_async.testing', 'lemlist_async.sync') "
+        "if m in sys.modules]; print(bad)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_the_sync_s_names_are_pinned() -> None:
+    import lemlist_async.sync
+
+    assert sorted(lemlist_async.sync.__all__) == [
+        "AccountMismatchError",
+        "PostgresStore",
+        "SQLiteStore",
+        "STREAMS",
+        "Store",
+        "StreamProgress",
+        "SyncError",
+        "SyncReport",
+        "open_store",
+        "sync_account",
+    ]
+    for name in lemlist_async.sync.__all__:
+        if name == "STREAMS":  # A tuple: it has no module of its own.
+            continue
+        obj = getattr(lemlist_async.sync, name)
+        module = obj.__module__
+        assert module.startswith("lemlist_async._sync."), (name, module)
+
+
+def test_the_sync_imports_no_database_driver_until_a_store_opens() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, lemlist_async.sync; print('asyncpg' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"

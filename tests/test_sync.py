@@ -21,11 +21,10 @@ from typing import Any
 import pytest
 
 from lemlist_async import LemlistClient, WindowRateLimiter
+from lemlist_async._sync._ops import Batch, PutMeta, Snapshot
 from lemlist_async.sync import (
     STREAMS,
     AccountMismatchError,
-    Batch,
-    Snapshot,
     StreamProgress,
     SyncError,
     sync_account,
@@ -397,8 +396,6 @@ async def test_a_database_of_a_newer_schema_is_refused(
 ) -> None:
     await run(fake, target)
     async with target.store() as store:
-        from lemlist_async._sync._ops import PutMeta
-
         await store.apply(Batch((PutMeta("schema_version", "99"),), dt.datetime.now(dt.UTC)))
     with pytest.raises(SyncError, match="upgrade lemlist-async"):
         async with target.store():

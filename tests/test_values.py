@@ -19,6 +19,7 @@ import pytest
 
 import lemlist_async
 import lemlist_async.redis
+import lemlist_async.sync
 import lemlist_async.testing
 from lemlist_async import (
     AmbiguousWriteError,
@@ -53,6 +54,7 @@ from lemlist_async import (
 from lemlist_async._errors import error_for_response
 from lemlist_async._models import Extra
 from lemlist_async.redis import RateLimiterUnavailableError, RedisCalls
+from lemlist_async.sync import AccountMismatchError, StreamProgress, SyncError, SyncReport
 
 
 def _lead(index: int, **extra: Any) -> Lead:
@@ -115,6 +117,16 @@ def _samples() -> list[object]:
         FanOutError("1 of 2 campaigns failed", {"cam_x": not_found}, {"cam_y": [plain, rich]}),
         RateLimiterUnavailableError("redis is away"),
         RedisCalls(acquire=4, granted=2, reserved=1, queued=1, complete=4, handed=1),
+        SyncError("newer schema"),
+        AccountMismatchError(expected="tea_1", actual="tea_2"),
+        StreamProgress("leads", fetched=10, written=3, deleted=1, done=True),
+        SyncReport(
+            run_id=2,
+            team_id="tea_1",
+            full=False,
+            resumed=True,
+            streams=(StreamProgress("team", 1, 0, 0, True),),
+        ),
         error_for_response(
             409, method="POST", url="u", body='{"error":"E","message":"m"}', headers={}
         ),
@@ -256,7 +268,7 @@ SAMPLES = _samples()
 
 def _value_types() -> set[type]:
     found: set[type] = set()
-    for module in (lemlist_async, lemlist_async.redis, lemlist_async.testing):
+    for module in (lemlist_async, lemlist_async.redis, lemlist_async.sync, lemlist_async.testing):
         for name in module.__all__:
             obj = getattr(module, name)
             if not isinstance(obj, type):
