@@ -7,10 +7,12 @@
     lemlist-async import cam_A leads.csv --results results.jsonl
     lemlist-async activities --since 2024-05-01 --type emailsReplied > replies.jsonl
     lemlist-async team --format text
+    lemlist-async sync sqlite:///lemlist.db
     lemlist-async demo
 
 One module per command (``leads``, ``campaigns``, ``export``, ``imports``,
-``activities``, ``team``, ``demo``); each registers a ``Command`` (``_base``) when imported,
+``activities``, ``team``, ``sync``, ``demo``); each registers a ``Command``
+(``_base``) when imported,
 and ``build_parser`` (``_parser``) adds a subcommand per registered command.
 The shared parts:
 ``_inputs`` (ids, the API key, the refusal of key-like options), ``_options``
@@ -62,7 +64,16 @@ __all__ = ["main"]
 
 #: The command modules, in the order ``--help`` lists them; each registers its
 #: command when imported.
-COMMAND_MODULES: Final = ("leads", "campaigns", "export", "imports", "activities", "team", "demo")
+COMMAND_MODULES: Final = (
+    "leads",
+    "campaigns",
+    "export",
+    "imports",
+    "activities",
+    "team",
+    "sync",
+    "demo",
+)
 for _module in COMMAND_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 
