@@ -91,5 +91,5 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, side by side in one run; prints ratios (absolute times drift)."""
     # aiolimiter is the baseline the benchmarks compare against; the SDK does not need it.
-    session.install(".[redis]", "aiolimiter>=1.2")
+    session.install(".[redis,postgres]", "aiolimiter>=1.2")
     session.run("python", "benchmarks/run.py", *session.posargs)

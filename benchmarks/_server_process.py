@@ -68,6 +68,9 @@ async def server_process(
     seed: int = 0,
     custom_variables: int | None = None,
     rate_limit: int | None = None,
+    window: float | None = None,
+    activities: int | None = None,
+    unsubscribes: int | None = None,
     latency: float = 0.0,
     jitter: float = 0.0,
 ) -> AsyncIterator[ServerInfo]:
@@ -81,6 +84,8 @@ async def server_process(
             the fake's default (a random count from 0 to 10).
         rate_limit: Requests admitted per window (lemlist's 2 s, fixed); ``None``
             disables rate limiting.
+        window: The rate-limit window in seconds; ``None`` keeps lemlist's.
+        activities, unsubscribes: How many to seed; ``None`` keeps the fake's default.
         latency: Seconds added to every answer.
         jitter: Upper bound of an extra uniform random delay per answer.
 
@@ -99,6 +104,7 @@ async def server_process(
         f"--seed={seed}",
         *([] if custom_variables is None else [f"--custom-variables={custom_variables}"]),
         *([] if rate_limit is None else [f"--rate-limit={rate_limit}"]),
+        f"--options={json.dumps(_options(window, activities, unsubscribes))}",
         f"--latency={latency!r}",
         f"--jitter={jitter!r}",
         stdin=asyncio.subprocess.PIPE,
@@ -124,6 +130,14 @@ async def server_process(
         yield info
     finally:
         await _stop(process)
+
+
+def _options(
+    window: float | None, activities: int | None, unsubscribes: int | None
+) -> dict[str, Any]:
+    """The fake's options given, by name; the others keep the fake's defaults."""
+    given = {"window": window, "activities": activities, "unsubscribes": unsubscribes}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -161,6 +175,7 @@ async def _serve(
     seed: int,
     custom_variables: int | None,
     rate_limit: int | None,
+    options: dict[str, Any],
     latency: float,
     jitter: float,
 ) -> None:
@@ -180,11 +195,13 @@ async def _serve(
             leads_per_campaign=leads_per_campaign,
             **variables,
             rate_limit=rate_limit,
+            **options,
             latency=latency,
             jitter=jitter,
             host="127.0.0.1",
             port=0,
         ) as fake:
+            fake.activities()  # Drawn now, not during the first request measured.
             ready = {
                 "base_url": fake.base_url,
                 "api_key": fake.api_key,
@@ -203,6 +220,7 @@ def _main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--custom-variables", type=int, default=None)
     parser.add_argument("--rate-limit", type=int, default=None)
+    parser.add_argument("--options", type=json.loads, default={})
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--jitter", type=float, default=0.0)
     args = parser.parse_args()
@@ -213,6 +231,7 @@ def _main() -> None:
             seed=args.seed,
             custom_variables=args.custom_variables,
             rate_limit=args.rate_limit,
+            options=args.options,
             latency=args.latency,
             jitter=args.jitter,
         )

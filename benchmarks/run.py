@@ -24,6 +24,7 @@ import bench_overhead
 import bench_pages
 import bench_ratelimit
 import bench_sharing
+import bench_sync
 import bench_workers
 
 #: Each benchmark by name, in the order they run; each returns its table.
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[], str]] = {
     "fanout": lambda: bench_fanout.report(asyncio.run(bench_fanout.main())),
     "activities": lambda: bench_activities.report(asyncio.run(bench_activities.main())),
     "import": lambda: bench_import.report(asyncio.run(bench_import.main())),
+    "sync": lambda: bench_sync.report(asyncio.run(bench_sync.main())),
 }
 
 

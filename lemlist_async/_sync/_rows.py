@@ -4,7 +4,8 @@ Pure functions. ``raw`` is the model turned back into lemlist's JSON by the
 SDK's converter (wire names, unknown members kept), so it holds what lemlist
 sent, minus what must never be stored: the team's API key (some integrations
 have seen one in Get Team's body), its Slack webhook's URL, and any webhook
-secret.
+secret, wherever they appear in the team's objects (team, users, senders,
+webhooks).
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ def scrub(value: Any) -> Any:
     return value
 
 
-def _raw(model: object, **more: Any) -> tuple[str, str]:
-    wire = scrub(converter.unstructure(model))
+def _raw(model: object, *, secrets: bool = False, **more: Any) -> tuple[str, str]:
+    # Only the team's objects may hold secrets (``secrets``): the scrub's walk of
+    # every member is not paid on the hundred thousands of leads and activities.
+    wire = converter.unstructure(model)
+    if secrets:
+        wire = scrub(wire)
     wire.update(more)
     text = json.dumps(wire, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text, hashlib.sha256(text.encode()).hexdigest()
@@ -75,14 +80,14 @@ def _text(value: object) -> str | None:
 
 
 def team_row(team: Team) -> Row:
-    return (team.id, team.name, team.created_by, team.created_at, *_raw(team))
+    return (team.id, team.name, team.created_by, team.created_at, *_raw(team, secrets=True))
 
 
 def user_row(user: TeamUser) -> Row | None:
     """A user's row, or None for one without an id (nothing to key it by)."""
     if user.user_id is None:
         return None
-    return (user.user_id, user.name, user.email, user.role, *_raw(user))
+    return (user.user_id, user.name, user.email, user.role, *_raw(user, secrets=True))
 
 
 def campaign_row(campaign: Campaign) -> Row:
@@ -110,7 +115,7 @@ def sender_row(user_id: str, campaign: CampaignOfSender) -> Row | None:
         user_id,
         _text(campaign.status),
         channels,
-        *_raw(campaign, userId=user_id),
+        *_raw(campaign, secrets=True, userId=user_id),
     )
 
 
@@ -156,7 +161,7 @@ def hook_row(hook: Webhook) -> Row:
         hook.campaign_id,
         hook.target_url,
         hook.created_at,
-        *_raw(hook),
+        *_raw(hook, secrets=True),
     )
 
 
