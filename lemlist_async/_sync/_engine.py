@@ -506,13 +506,17 @@ class _Run:
             PutState(EXPORTED, campaign_id, self._exported),
             DropState(PENDING, campaign_id),
         ]
+        leads = self._client.campaigns.iter_export_leads(campaign_id)
         try:
-            async for lead in self._client.campaigns.iter_export_leads(campaign_id):
-                keep.add((campaign_id, lead.id))
-                chunk.append(_rows.lead_row(campaign_id, lead))
-                if len(chunk) >= SYNC_EXPORT_CHUNK:
-                    await self._write([Upsert(LEADS, _rows.unique(chunk, 2))], "leads")
-                    chunk = []
+            # Closed at once when the run stops (an error, a cancellation), not
+            # when the garbage collector finds it: the response goes with it.
+            async with contextlib.aclosing(leads):
+                async for lead in leads:
+                    keep.add((campaign_id, lead.id))
+                    chunk.append(_rows.lead_row(campaign_id, lead))
+                    if len(chunk) >= SYNC_EXPORT_CHUNK:
+                        await self._write([Upsert(LEADS, _rows.unique(chunk, 2))], "leads")
+                        chunk = []
         except NotFoundError:
             # Gone since it was listed: its leads stay as last seen.
             await self._write(finished, "leads")

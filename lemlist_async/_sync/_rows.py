@@ -10,12 +10,13 @@ webhooks).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from lemlist_async._converter import converter
+from lemlist_async._converter import make_converter
 from lemlist_async._models import (
     Activity,
     Campaign,
@@ -42,6 +43,21 @@ __all__ = [
     "user_row",
 ]
 
+
+def lemlist_date(value: dt.datetime) -> str:
+    """A date as lemlist writes it (JavaScript's ``toISOString``): milliseconds and ``Z``.
+
+    A finer date (none comes from lemlist) keeps its microseconds.
+    """
+    spec = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+    return value.astimezone(dt.UTC).isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+#: The SDK's converter, with dates written back as lemlist writes them, so that
+#: ``raw`` holds lemlist's own text ("2024-05-01T10:00:00.123Z"), not Python's.
+_WIRE = make_converter(detailed=False)
+_WIRE.register_unstructure_hook(dt.datetime, lemlist_date)
+
 #: Members never stored, wherever they appear in an object.
 SECRET_MEMBERS: Final = frozenset({"apiKey", "secret", "password", "accessToken"})
 #: Members whose object's ``url`` is a secret (a Slack incoming webhook).
@@ -67,7 +83,7 @@ def scrub(value: Any) -> Any:
 def _raw(model: object, *, secrets: bool = False, **more: Any) -> tuple[str, str]:
     # Only the team's objects may hold secrets (``secrets``): the scrub's walk of
     # every member is not paid on the hundred thousands of leads and activities.
-    wire = converter.unstructure(model)
+    wire = _WIRE.unstructure(model)
     if secrets:
         wire = scrub(wire)
     wire.update(more)
