@@ -9,7 +9,7 @@ import asyncio
 import builtins
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -291,7 +291,7 @@ class Campaigns(Resource):
 
     async def iter_export_leads(
         self, campaign_id: str, *, states: Iterable[str | LeadState] | None = None
-    ) -> AsyncIterator[ExportedLead]:
+    ) -> AsyncGenerator[ExportedLead, None]:
         """Every lead of a campaign, streamed: each is yielded as its bytes arrive.
 
         The same request as ``export_leads``, parsed incrementally (ijson reads
@@ -303,7 +303,8 @@ class Campaigns(Resource):
             states: Only leads in these states (lemlist's default: all).
 
         Yields:
-            The leads, in the server's order.
+            The leads, in the server's order. Leaving the loop early, close the
+            generator (``contextlib.aclosing``) to release the response at once.
 
         Raises:
             ValueError, TypeError: A bad argument, at the first iteration.
