@@ -64,14 +64,40 @@ class Filters:
     max_us: int | None = None
 
     def keep(self, millis: int, activity: dict[str, Any]) -> bool:
+        """Whether an activity dated ``millis`` (epoch ms) passes every filter."""
+        return (
+            self.keep_fields(activity)
+            and (self.min_us is None or millis * 1000 >= self.min_us)
+            and (self.max_us is None or millis * 1000 <= self.max_us)
+        )
+
+    def keep_fields(self, activity: dict[str, Any]) -> bool:
+        """Whether ``activity`` passes every filter but the dates."""
         return (
             (self.type is None or activity["type"] == self.type)
             and (self.campaign_id is None or activity.get("campaignId") == self.campaign_id)
             and (self.lead_id is None or activity.get("leadId") == self.lead_id)
             and (self.is_first is None or activity.get("isFirst", False) == self.is_first)
-            and (self.min_us is None or millis * 1000 >= self.min_us)
-            and (self.max_us is None or millis * 1000 <= self.max_us)
         )
+
+    @property
+    def dates_only(self) -> bool:
+        """Whether the dates are the only filters set (if any)."""
+        return (
+            self.type is None
+            and self.campaign_id is None
+            and self.lead_id is None
+            and self.is_first is None
+        )
+
+    def millis_range(self) -> tuple[int | None, int | None]:
+        """(oldest, newest) date in epoch ms that `keep` lets through, both inclusive;
+        ``None`` for no bound."""
+        # The filters are in microseconds, dates in whole milliseconds:
+        # ``millis * 1000 >= min_us`` is ``millis >= ceil(min_us / 1000)``.
+        low = None if self.min_us is None else -(-self.min_us // 1000)
+        high = None if self.max_us is None else self.max_us // 1000
+        return low, high
 
 
 class Activities:
@@ -90,10 +116,23 @@ class Activities:
 
     def newest_first(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The activities that pass ``filters``, newest first (ties: the last added first)."""
-        items = reversed(self._all())
         if filters is None:
-            return [activity for _, _, activity in items]
-        return [activity for millis, _, activity in items if filters.keep(millis, activity)]
+            return [activity for _, _, activity in reversed(self._all())]
+        return list(self._matching(filters))
+
+    def page(self, filters: Filters, offset: int, limit: int) -> list[dict[str, Any]]:
+        """``newest_first(filters)[offset : offset + limit]``, without building the rest.
+
+        The dates are found by binary search; with no other filter the page is
+        a slice, else the date range is read from its newest end until the
+        page is full. Nothing is cached: `add` and `record` need no bookkeeping.
+        """
+        start, stop = self._span(filters)
+        if filters.dates_only:
+            end = max(start, stop - offset)
+            page = self._all()[max(start, end - limit) : end]
+            return [activity for _, _, activity in reversed(page)]
+        return list(itertools.islice(self._matching(filters), offset, offset + limit))
 
     def add(self, count: int, at: datetime | None) -> list[dict[str, Any]]:
         """Record ``count`` activities at ``at`` (default: now), oldest first; return them."""
@@ -160,6 +199,25 @@ class Activities:
         """The date of the newest activity (epoch ms), ``None`` for an empty feed."""
         items = self._all()
         return items[-1][0] if items else None
+
+    def _span(self, filters: Filters) -> tuple[int, int]:
+        """The indices ``start:stop`` of the items within the filters' dates."""
+        items = self._all()
+        low, high = filters.millis_range()
+        start = 0 if low is None else bisect.bisect_left(items, low, key=_millis)
+        stop = len(items) if high is None else bisect.bisect_right(items, high, key=_millis)
+        return start, max(start, stop)
+
+    def _matching(self, filters: Filters) -> Iterator[dict[str, Any]]:
+        """The activities that pass ``filters``, newest first, read lazily: the
+        caller must not `add` or `record` before it is done."""
+        items = self._all()
+        start, stop = self._span(filters)
+        keep = filters.keep_fields
+        for index in range(stop - 1, start - 1, -1):
+            activity = items[index][2]
+            if keep(activity):
+                yield activity
 
     def _all(self) -> list[tuple[int, int, dict[str, Any]]]:
         if self._items is None:
@@ -269,6 +327,10 @@ class Activities:
             "sendUserId": user.id,
             "userId": user.id,
         }
+
+
+def _millis(item: tuple[int, int, dict[str, Any]]) -> int:
+    return item[0]
 
 
 def _records(campaign: Campaign) -> Iterator[LeadRecord]:
