@@ -17,6 +17,7 @@ the activity feed from it, and a lead's ``updatedAt`` is its last event.
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ _SHARE: Final = 0.4
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
 _HOUR_MS: Final = 3_600_000
+_DAY_MS: Final = 24 * _HOUR_MS
 #: A lead's first event comes within this many hours of its campaign's creation.
 _FIRST_EVENT_HOURS: Final = 30 * 24
 #: (shortest, longest) gap between two events of one lead, in hours.
@@ -137,8 +139,20 @@ def epoch_ms(moment: str | datetime) -> int:
 
 
 def iso_ms(millis: int) -> str:
-    """``createdAt`` of an instant in epoch milliseconds."""
-    return iso_z(_EPOCH + millis * _MS)
+    """``createdAt`` of an instant in epoch milliseconds: `iso_z` of it, the same text."""
+    # Drawing a big activity feed formats hundreds of thousands of dates over a
+    # few months: the date part is formatted once per day, the rest by arithmetic.
+    day, millis = divmod(millis, _DAY_MS)
+    seconds, millis = divmod(millis, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{_iso_day(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_day(day: int) -> str:
+    """``YYYY-MM-DD`` of a day counted from the epoch, as `iso_z` writes it."""
+    return iso_z(_EPOCH + timedelta(days=day)).partition("T")[0]
 
 
 @attrs.frozen
