@@ -149,8 +149,14 @@ class Activities:
                 activity = self._lead_activity(record, self._rng.choice(_ADDED_TYPES), millis)
             else:
                 activity = self._company_activity(millis)
-            bisect.insort(items, (millis, len(items), activity), key=lambda item: item[:2])
             added.append(activity)
+        # One date and growing sequences: the new items go together after every
+        # item of their millisecond, in one insertion rather than one per item.
+        where = bisect.bisect_right(items, millis, key=_millis)
+        items[where:where] = [
+            (millis, sequence, activity)
+            for sequence, activity in enumerate(added, start=len(items))
+        ]
         return added
 
     def record(
