@@ -522,7 +522,7 @@ class Store:
                 campaign_id, old.index, old.details_seed, leads, self, old.variable_range
             )
         self.campaigns[campaign_id] = campaign
-        self.directory.clear()
+        self.directory.campaign_replaced(old)
 
     def in_creation_order(self) -> list[Campaign]:
         """Every campaign, oldest ``createdAt`` first."""
