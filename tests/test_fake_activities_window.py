@@ -1,15 +1,16 @@
-"""Get Many Activities' date window on the fake: pages found by binary search are a plain scan's.
+"""Get Many Activities' pages on the fake: found by binary search and indices, a plain scan's.
 
 The fake finds ``minDate..maxDate`` by bisecting its feed (dates in milliseconds,
-bounds in microseconds, both inclusive) and reads only the page it answers. Here
-every page is compared, on the wire, with a scan of the whole feed.
+bounds in microseconds, both inclusive), reads the activities of a ``type``,
+``campaignId`` or ``leadId`` from an index, and builds only the page it answers.
+Here every page is compared, on the wire, with a scan of the whole feed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import aiohttp
 from hypothesis import HealthCheck, given, settings
@@ -42,20 +43,22 @@ def as_query(micros: int, style: str) -> str:
 
 
 def scanned(
-    feed: list[dict[str, Any]],
-    low: int | None,
-    high: int | None,
-    kind: str | None,
-    is_first: bool | None,
+    feed: list[dict[str, Any]], low: int | None, high: int | None, fields: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The reference: every activity of the feed (newest first) that passes, one by one."""
+    """The reference: every activity of the feed (newest first) that passes, one by one.
+
+    ``fields``: ``type``, ``campaignId``, ``leadId`` (exact) and ``isFirst`` (a
+    missing one counts as false), when given.
+    """
     return [
         activity
         for activity in feed
         if (low is None or millis_of(activity) * 1000 >= low)
         and (high is None or millis_of(activity) * 1000 <= high)
-        and (kind is None or activity["type"] == kind)
-        and (is_first is None or activity.get("isFirst", False) == is_first)
+        and all(
+            activity.get(name, False if name == "isFirst" else None) == value
+            for name, value in fields.items()
+        )
     ]
 
 
@@ -82,13 +85,55 @@ def bound(draw: st.DrawFn, dates: list[int]) -> int | None:
     return draw(st.integers(min(dates) * 1000 - 5_000_000, max(dates) * 1000 + 5_000_000))
 
 
+#: (minDate, maxDate, date style, exact filters, offset, limit)
+Query: TypeAlias = tuple[int | None, int | None, str, dict[str, Any], int, int]
+
+
+@st.composite
+def queries(draw: st.DrawFn, feed: list[dict[str, Any]]) -> list[Query]:
+    """A few pages to ask for: date bounds near the feed's dates, and sometimes
+    filters on values of the feed (or on none of them)."""
+    dates = [millis_of(activity) for activity in feed]
+    values = {}
+    for name in ("type", "campaignId", "leadId"):
+        found = {activity[name] for activity in feed if isinstance(activity.get(name), str)}
+        values[name] = [*sorted(found), "nothingLikeThis"]
+    drawn = []
+    for _ in range(draw(st.integers(1, 6))):
+        low, high = draw(bound(dates)), draw(bound(dates))
+        if low is not None and high is not None:
+            low, high = min(low, high), max(low, high)
+            if low == high:  # the route wants maxDate after minDate
+                high += 1
+        fields: dict[str, Any] = {}
+        for name, choices in values.items():
+            if draw(st.integers(0, 3)) == 0:
+                fields[name] = draw(st.sampled_from(choices))
+        if draw(st.integers(0, 3)) == 0:
+            fields["isFirst"] = draw(st.booleans())
+        style = draw(st.sampled_from(["seconds", "iso"]))
+        drawn.append(
+            (
+                low,
+                high,
+                style,
+                fields,
+                draw(st.integers(0, len(feed) + 5)),
+                draw(st.integers(1, 100)),
+            )
+        )
+    return drawn
+
+
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(data=st.data(), seed=st.integers(0, 3))
-def test_date_windows_page_like_a_plain_scan(data: st.DataObject, seed: int) -> None:
+def test_pages_are_those_of_a_plain_scan(data: st.DataObject, seed: int) -> None:
+    """Pages before and after activities are added (in the past, at ties, and
+    recorded by the fake, their fields overridden) are those of a scan."""
     fake = FakeLemlistServer(
         seed=seed, campaigns=3, leads_per_campaign=(0, 30), activities=120, rate_limit=None
     )
@@ -109,48 +154,34 @@ def test_date_windows_page_like_a_plain_scan(data: st.DataObject, seed: int) -> 
         ),
         label="additions",
     )
-    for count, millis in additions:
-        fake.add_activities(count, at=moment(millis))
-    dates = [millis_of(activity) for activity in fake.activities()]
-    kinds = sorted({activity["type"] for activity in fake.activities()})
-    queries = data.draw(
-        st.lists(
-            st.tuples(
-                bound(dates),
-                bound(dates),
-                st.sampled_from(["seconds", "iso"]),
-                st.one_of(st.none(), st.sampled_from(kinds)),
-                st.sampled_from([None, True, False]),
-                st.integers(0, len(dates) + 5),
-                st.integers(1, 100),
-            ),
-            min_size=1,
-            max_size=8,
-        ),
-        label="queries",
-    )
 
-    async def check() -> None:
+    async def check(session: aiohttp.ClientSession, drawn: list[Query]) -> None:
+        feed = fake.activities()
+        for low, high, style, fields, offset, limit in drawn:
+            params = {"offset": str(offset), "limit": str(limit)}
+            if low is not None:
+                params["minDate"] = as_query(low, style)
+            if high is not None:
+                params["maxDate"] = as_query(high, style)
+            params.update(
+                (name, str(value).lower() if name == "isFirst" else value)
+                for name, value in fields.items()
+            )
+            expected = scanned(feed, low, high, fields)[offset : offset + limit]
+            assert await get_page(fake, session, params) == expected, params
+
+    async def run() -> None:
         async with fake, aiohttp.ClientSession(headers=auth(fake.api_key)) as session:
-            feed = fake.activities()
-            for low, high, style, kind, is_first, offset, limit in queries:
-                if low is not None and high is not None:
-                    low, high = min(low, high), max(low, high)
-                    if low == high:  # the route wants maxDate after minDate
-                        high += 1
-                params = {"offset": str(offset), "limit": str(limit)}
-                if low is not None:
-                    params["minDate"] = as_query(low, style)
-                if high is not None:
-                    params["maxDate"] = as_query(high, style)
-                if kind is not None:
-                    params["type"] = kind
-                if is_first is not None:
-                    params["isFirst"] = "true" if is_first else "false"
-                expected = scanned(feed, low, high, kind, is_first)[offset : offset + limit]
-                assert await get_page(fake, session, params) == expected, params
+            await check(session, data.draw(queries(fake.activities()), label="before"))
+            for count, millis in additions:
+                fake.add_activities(count, at=moment(millis))
+            lead = next((a for a in fake.activities() if "leadId" in a), None)
+            if lead is not None:
+                fake.emit_activity("emailsOpened", lead_id=lead["leadId"])
+                fake.emit_activity("custom", campaign_id=lead["campaignId"], leadId="lea_given")
+            await check(session, data.draw(queries(fake.activities()), label="after"))
 
-    asyncio.run(check())
+    asyncio.run(run())
 
 
 async def test_a_window_keeps_every_tie_of_its_bounds_newest_added_first() -> None:
