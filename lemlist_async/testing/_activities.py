@@ -23,7 +23,7 @@ import bisect
 import itertools
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import attrs
 
@@ -50,6 +50,11 @@ _YEAR_MS: Final = 365 * 24 * _HOUR_MS
 _SENDER_KEYS: Final = ("sendUserId", "sendUserEmail", "sendUserMailboxId")
 #: What `Activities.add` records for a lead: its next interaction.
 _ADDED_TYPES: Final = ("emailsOpened", "emailsClicked", "emailsReplied", "linkedinVisitDone")
+#: The activity fields that Get Many Activities' exact filters read, indexed.
+_INDEXED: Final = ("type", "campaignId", "leadId")
+
+#: (epoch ms, sequence, activity): the sequence, the order of recording, breaks ties.
+Item: TypeAlias = tuple[int, int, dict[str, Any]]
 
 
 @attrs.frozen
@@ -64,14 +69,40 @@ class Filters:
     max_us: int | None = None
 
     def keep(self, millis: int, activity: dict[str, Any]) -> bool:
+        """Whether an activity dated ``millis`` (epoch ms) passes every filter."""
+        return (
+            self.keep_fields(activity)
+            and (self.min_us is None or millis * 1000 >= self.min_us)
+            and (self.max_us is None or millis * 1000 <= self.max_us)
+        )
+
+    def keep_fields(self, activity: dict[str, Any]) -> bool:
+        """Whether ``activity`` passes every filter but the dates."""
         return (
             (self.type is None or activity["type"] == self.type)
             and (self.campaign_id is None or activity.get("campaignId") == self.campaign_id)
             and (self.lead_id is None or activity.get("leadId") == self.lead_id)
             and (self.is_first is None or activity.get("isFirst", False) == self.is_first)
-            and (self.min_us is None or millis * 1000 >= self.min_us)
-            and (self.max_us is None or millis * 1000 <= self.max_us)
         )
+
+    @property
+    def dates_only(self) -> bool:
+        """Whether the dates are the only filters set (if any)."""
+        return (
+            self.type is None
+            and self.campaign_id is None
+            and self.lead_id is None
+            and self.is_first is None
+        )
+
+    def millis_range(self) -> tuple[int | None, int | None]:
+        """(oldest, newest) date in epoch ms that `keep` lets through, both inclusive;
+        ``None`` for no bound."""
+        # The filters are in microseconds, dates in whole milliseconds:
+        # ``millis * 1000 >= min_us`` is ``millis >= ceil(min_us / 1000)``.
+        low = None if self.min_us is None else -(-self.min_us // 1000)
+        high = None if self.max_us is None else self.max_us // 1000
+        return low, high
 
 
 class Activities:
@@ -82,18 +113,37 @@ class Activities:
         self._seed = seed
         self._count = count
         self._rng = derived_rng(seed, "activities")
-        # (epoch ms, sequence, activity), oldest first; the sequence breaks ties.
-        self._items: list[tuple[int, int, dict[str, Any]]] | None = None
+        # The feed, oldest first.
+        self._items: list[Item] | None = None
+        # (field of `_INDEXED`, text value) -> the items that have it, oldest first:
+        # built by the first request that filters on one, then kept by `_insert`.
+        self._by_value: dict[tuple[str, str], list[Item]] | None = None
         self._leads: list[LeadRecord] = []
         # (leadId or campaignId, type) already in the feed
         self._seen: set[tuple[str, str]] = set()
 
     def newest_first(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """The activities that pass ``filters``, newest first (ties: the last added first)."""
-        items = reversed(self._all())
         if filters is None:
-            return [activity for _, _, activity in items]
-        return [activity for millis, _, activity in items if filters.keep(millis, activity)]
+            return [activity for _, _, activity in reversed(self._all())]
+        return list(self._matching(filters))
+
+    def page(self, filters: Filters, offset: int, limit: int) -> list[dict[str, Any]]:
+        """``newest_first(filters)[offset : offset + limit]``, without building the rest.
+
+        The dates are found by binary search. With no other filter the page is
+        a slice; else the activities within the dates are read from the newest
+        until the page is full: only those of the ``type``, ``campaignId`` or
+        ``leadId`` asked for (the rarest of them), all of them for ``isFirst``
+        alone.
+        """
+        if filters.dates_only:
+            items = self._all()
+            start, stop = _span(items, filters)
+            end = max(start, stop - offset)
+            page = items[max(start, end - limit) : end]
+            return [activity for _, _, activity in reversed(page)]
+        return list(itertools.islice(self._matching(filters), offset, offset + limit))
 
     def add(self, count: int, at: datetime | None) -> list[dict[str, Any]]:
         """Record ``count`` activities at ``at`` (default: now), oldest first; return them."""
@@ -110,8 +160,10 @@ class Activities:
                 activity = self._lead_activity(record, self._rng.choice(_ADDED_TYPES), millis)
             else:
                 activity = self._company_activity(millis)
-            bisect.insort(items, (millis, len(items), activity), key=lambda item: item[:2])
             added.append(activity)
+        self._insert(
+            [(millis, sequence, activity) for sequence, activity in enumerate(added, len(items))]
+        )
         return added
 
     def record(
@@ -153,7 +205,7 @@ class Activities:
                     }
                 )
         activity.update(fields or {})
-        bisect.insort(items, (millis, len(items), activity), key=lambda item: item[:2])
+        self._insert([(millis, len(items), activity)])
         return activity
 
     def latest_ms(self) -> int | None:
@@ -161,12 +213,58 @@ class Activities:
         items = self._all()
         return items[-1][0] if items else None
 
-    def _all(self) -> list[tuple[int, int, dict[str, Any]]]:
+    def _insert(self, new: list[Item]) -> None:
+        """Put ``new`` in the feed and its indices: items of one date, whose
+        sequences come after every other's."""
+        if not new:
+            return
+        _insert_block(self._all(), new)
+        if self._by_value is None:
+            return
+        blocks: dict[tuple[str, str], list[Item]] = {}
+        for item in new:
+            for key in _index_keys(item[2]):
+                blocks.setdefault(key, []).append(item)
+        for key, block in blocks.items():
+            _insert_block(self._by_value.setdefault(key, []), block)
+
+    def _candidates(self, filters: Filters) -> list[Item]:
+        """The items that may pass ``filters``, oldest first: the shortest index of
+        its ``type``, ``campaignId`` and ``leadId``, or the whole feed."""
+        wanted = [
+            (field, value)
+            for field, value in zip(
+                _INDEXED, (filters.type, filters.campaign_id, filters.lead_id), strict=True
+            )
+            if value is not None
+        ]
+        if not wanted:
+            return self._all()
+        if self._by_value is None:
+            by_value: dict[tuple[str, str], list[Item]] = {}
+            for item in self._all():
+                for key in _index_keys(item[2]):
+                    by_value.setdefault(key, []).append(item)
+            self._by_value = by_value
+        return min((self._by_value.get(key, []) for key in wanted), key=len)
+
+    def _matching(self, filters: Filters) -> Iterator[dict[str, Any]]:
+        """The activities that pass ``filters``, newest first, read lazily: the
+        caller must not `add` or `record` before it is done."""
+        items = self._candidates(filters)
+        start, stop = _span(items, filters)
+        keep = filters.keep_fields
+        for index in range(stop - 1, start - 1, -1):
+            activity = items[index][2]
+            if keep(activity):
+                yield activity
+
+    def _all(self) -> list[Item]:
         if self._items is None:
             self._items = self._draw()
         return self._items
 
-    def _draw(self) -> list[tuple[int, int, dict[str, Any]]]:
+    def _draw(self) -> list[Item]:
         wanted = self._count - self._count // _NOTE_EVERY
         events: list[tuple[int, LeadRecord | None, str]] = []
         if wanted:
@@ -269,6 +367,37 @@ class Activities:
             "sendUserId": user.id,
             "userId": user.id,
         }
+
+
+def _millis(item: Item) -> int:
+    return item[0]
+
+
+def _span(items: list[Item], filters: Filters) -> tuple[int, int]:
+    """The indices ``start:stop`` of ``items`` (oldest first) within the filters' dates."""
+    low, high = filters.millis_range()
+    start = 0 if low is None else bisect.bisect_left(items, low, key=_millis)
+    stop = len(items) if high is None else bisect.bisect_right(items, high, key=_millis)
+    return start, max(start, stop)
+
+
+def _insert_block(items: list[Item], block: list[Item]) -> None:
+    """Insert ``block`` (one date, sequences after every item's) into ``items``.
+
+    After every item of its millisecond, in one insertion rather than one
+    `bisect.insort` (a move of the list's tail) per item.
+    """
+    where = bisect.bisect_right(items, block[0][0], key=_millis)
+    items[where:where] = block
+
+
+def _index_keys(activity: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The (field, value) index keys of an activity: its `_INDEXED` fields of text
+    value (another value never equals a filter, which is text)."""
+    for field in _INDEXED:
+        value = activity.get(field)
+        if isinstance(value, str):
+            yield field, value
 
 
 def _records(campaign: Campaign) -> Iterator[LeadRecord]:

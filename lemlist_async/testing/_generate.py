@@ -10,6 +10,7 @@ changes an id or a body that a test already depends on.
 
 from __future__ import annotations
 
+import itertools
 import random
 import string
 from collections.abc import Iterator, Sequence
@@ -60,7 +61,8 @@ _ICEBREAKERS: Final = ("", "", "Loved your talk at the summit.", "Congrats on th
 #: (emailStatus, weight): the spec's enum for the export's ``emailStatus``.
 _EMAIL_STATUSES: Final = (("deliverable", 80), ("risky", 15), ("undeliverable", 5))
 _STATUS_NAMES: Final = [status for status, _ in _EMAIL_STATUSES]
-_STATUS_WEIGHTS: Final = [weight for _, weight in _EMAIL_STATUSES]
+#: Cumulative, as ``choices`` would sum them on every draw (the same draws).
+_STATUS_CUM_WEIGHTS: Final = list(itertools.accumulate(weight for _, weight in _EMAIL_STATUSES))
 _CAMPAIGN_TOPICS: Final = (
     "Product Launch", "Sales Outreach", "Customer Onboarding", "Event Follow-up",
     "Webinar Invite", "Partner Program", "Reactivation", "Demo Request",
@@ -275,7 +277,7 @@ def draw_profile(rng: random.Random, suffix: str) -> dict[str, str]:
     company, domain = rng.choice(_COMPANIES)
     handle = f"{first}{last}".lower()
     return {
-        "emailStatus": rng.choices(_STATUS_NAMES, _STATUS_WEIGHTS)[0],
+        "emailStatus": rng.choices(_STATUS_NAMES, cum_weights=_STATUS_CUM_WEIGHTS)[0],
         "email": f"{first}.{last}{suffix}@{domain}".lower(),
         "firstName": first,
         "lastName": last,

@@ -17,6 +17,7 @@ the activity feed from it, and a lead's ``updatedAt`` is its last event.
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ _SHARE: Final = 0.4
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
 _HOUR_MS: Final = 3_600_000
+_DAY_MS: Final = 24 * _HOUR_MS
 #: A lead's first event comes within this many hours of its campaign's creation.
 _FIRST_EVENT_HOURS: Final = 30 * 24
 #: (shortest, longest) gap between two events of one lead, in hours.
@@ -137,8 +139,20 @@ def epoch_ms(moment: str | datetime) -> int:
 
 
 def iso_ms(millis: int) -> str:
-    """``createdAt`` of an instant in epoch milliseconds."""
-    return iso_z(_EPOCH + millis * _MS)
+    """``createdAt`` of an instant in epoch milliseconds: `iso_z` of it, the same text."""
+    # Drawing a big activity feed formats hundreds of thousands of dates over a
+    # few months: the date part is formatted once per day, the rest by arithmetic.
+    day, millis = divmod(millis, _DAY_MS)
+    seconds, millis = divmod(millis, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{_iso_day(day)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_day(day: int) -> str:
+    """``YYYY-MM-DD`` of a day counted from the epoch, as `iso_z` writes it."""
+    return iso_z(_EPOCH + timedelta(days=day)).partition("T")[0]
 
 
 @attrs.frozen
@@ -283,8 +297,11 @@ class LeadRecord:
 class LeadDirectory:
     """Every lead of every campaign by email and by ``_id``, built on first lookup.
 
-    The first lookup reads every campaign's leads; `clear` forgets the index
-    when a campaign is added or replaced; `replace` follows a write on one lead.
+    The first lookup reads every campaign's leads; `replace` follows a write on
+    one lead; `campaign_replaced` forgets the index when a campaign is added or
+    replaced, and the next lookup builds it again, in the first lookup's order,
+    from the leads already read (which `replace` kept up to date) and the new
+    campaign's.
     """
 
     def __init__(self, store: Store) -> None:
@@ -292,8 +309,15 @@ class LeadDirectory:
         self._by_email: dict[str, list[LeadRecord]] | None = None
         self._by_id: dict[str, LeadRecord] = {}
         self._folded: dict[str, set[str]] = {}  # casefolded email -> the exact emails
+        # Each read campaign's leads (removed ones left out) by position, ascending:
+        # rebuilding the index from these takes a fraction of drawing every
+        # campaign's leads again (2 s for 100,000 leads).
+        self._records: dict[Campaign, dict[int, LeadRecord]] = {}
 
-    def clear(self) -> None:
+    def campaign_replaced(self, old: Campaign | None) -> None:
+        """Follow a campaign added to the store, in place of ``old`` (``None``: a new one)."""
+        if old is not None:
+            self._records.pop(old, None)
         self._by_email = None
         self._by_id = {}
         self._folded = {}
@@ -325,7 +349,15 @@ class LeadDirectory:
         return [email for email, records in self._index().items() if len(records) > 1]
 
     def replace(self, old: LeadRecord | None, new: LeadRecord | None) -> None:
-        """Follow a write: ``old`` (``None``: a new lead) becomes ``new`` (``None``: removed)."""
+        """Follow a write: ``old`` (``None``: a new lead) becomes ``new`` (``None``: removed).
+
+        A new lead's position is after every other of its campaign.
+        """
+        if old is not None and (new is None or not _same(new, old)):
+            self._records.get(old.campaign, {}).pop(old.position, None)
+        if new is not None and new.campaign in self._records:
+            # An existing position keeps its place; a new lead's is the last.
+            self._records[new.campaign][new.position] = new
         if self._by_email is None:  # not built yet: it will be built from the new state
             return
         if old is not None:
@@ -349,8 +381,8 @@ class LeadDirectory:
         if self._by_email is None:
             by_email: dict[str, list[LeadRecord]] = {}
             for campaign in self._store.in_creation_order():
-                for position, lead, row in campaign.rows(None):
-                    record = LeadRecord(campaign, position, lead, row)
+                for record in self._read(campaign).values():
+                    row = record.row
                     if row["email"]:
                         by_email.setdefault(row["email"], []).append(record)
                         self._folded.setdefault(row["email"].casefold(), set()).add(row["email"])
@@ -358,6 +390,17 @@ class LeadDirectory:
                         self._by_id.setdefault(row["_id"], record)
             self._by_email = by_email
         return self._by_email
+
+    def _read(self, campaign: Campaign) -> dict[int, LeadRecord]:
+        """The campaign's leads by position, read from it once."""
+        records = self._records.get(campaign)
+        if records is None:
+            records = {
+                position: LeadRecord(campaign, position, lead, row)
+                for position, lead, row in campaign.rows(None)
+            }
+            self._records[campaign] = records
+        return records
 
 
 def _order(record: LeadRecord) -> tuple[int, int]:

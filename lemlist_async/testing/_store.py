@@ -105,6 +105,8 @@ EXPORT_FIELDS: Final = (
 #: In the spec's JSON export item, not in its CSV example (see `Campaign.export_rows`).
 JSON_ONLY_FIELDS: Final = ("jobTitle",)
 EXPORT_TAIL: Final = ("lastState", "status", "_id")
+#: The profile fields of an export item, in order.
+_PROFILE_FIELDS: Final = EXPORT_FIELDS + JSON_ONLY_FIELDS
 #: Export fields the spec constrains (an email, an enum): left out of a JSON item when unknown.
 _OMITTED_WHEN_EMPTY: Final = frozenset({"email", "emailStatus"})
 #: Keys of a write body that are not custom variables: profile fields and lead attributes.
@@ -269,7 +271,8 @@ class Campaign:
         drawn = profiles(derived_rng(self.details_seed, "profiles"), details.value_pools)
         shared = self.shared_people()
         drawn_variables = self._drawn_variables()
-        written_names = frozenset((*EXPORT_FIELDS, *JSON_ONLY_FIELDS, *self.variables))
+        written_names = frozenset((*_PROFILE_FIELDS, *self.variables))
+        new_variables = dict.fromkeys(self._new_variables, "")
         pairs = zip(self._lazy_leads(), drawn, strict=False)
         for position, (lead, (profile, values)) in enumerate(pairs):
             if position in self._removed:
@@ -278,12 +281,9 @@ class Campaign:
             if states is not None and state not in states:
                 continue
             profile = shared.get(position, profile)
-            row: dict[str, Any] = {
-                name: lead.get(name, profile[name]) for name in EXPORT_FIELDS + JSON_ONLY_FIELDS
-            }
+            row: dict[str, Any] = {name: lead.get(name, profile[name]) for name in _PROFILE_FIELDS}
             row.update(zip(drawn_variables, values, strict=False))
-            for name in self._new_variables:
-                row[name] = ""
+            row.update(new_variables)
             written = self._written.get(position)
             if written:
                 row.update((k, v) for k, v in written.items() if k in written_names)
@@ -522,7 +522,7 @@ class Store:
                 campaign_id, old.index, old.details_seed, leads, self, old.variable_range
             )
         self.campaigns[campaign_id] = campaign
-        self.directory.clear()
+        self.directory.campaign_replaced(old)
 
     def in_creation_order(self) -> list[Campaign]:
         """Every campaign, oldest ``createdAt`` first."""

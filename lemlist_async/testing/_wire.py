@@ -32,6 +32,8 @@ _MONTHS: Final = (
 _MAX_DIGITS: Final = 10
 #: The query booleans lemlist documents ("true" / "false").
 _BOOLEANS: Final = {"true": True, "false": False}
+#: `dumps`' encoder, made once: ``json.dumps`` with options makes one per call.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def text_response(
@@ -53,7 +55,7 @@ def json_bytes_response(body: bytes, status: int = 200) -> web.Response:
 
 def dumps(value: Any) -> bytes:
     """Compact JSON, as an express server sends it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def reason(status: int) -> str:

@@ -82,8 +82,7 @@ async def get_activities(request: web.Request) -> web.Response:
         min_us=low,
         max_us=high,
     )
-    found = request.app[STORE].activities.newest_first(filters)
-    return json_response(found[offset : offset + limit])
+    return json_response(request.app[STORE].activities.page(filters, offset, limit))
 
 
 def _epoch_us(raw: str) -> int | None:

@@ -81,7 +81,8 @@ def _json_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     """A JSON array, written a batch of rows at a time."""
     opening = b"["
     for batch in _batches(rows):
-        yield opening + b",".join(dumps(row) for row in batch)
+        # A batch's array without its brackets: its rows, comma-separated, in one call.
+        yield opening + dumps(batch)[1:-1]
         opening = b","
     yield b"]" if opening == b"," else b"[]"
 
