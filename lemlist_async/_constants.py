@@ -151,13 +151,16 @@ SYNC_CONCURRENCY: Final = 20
 #: one costs one request.
 SYNC_WINDOW: Final = 30 * 86_400.0
 #: A window whose first page predicts more pages than this is split...
-SYNC_SPLIT_ABOVE_PAGES: Final = 2
+SYNC_SPLIT_ABOVE_PAGES: Final = 4
 #: ... into pieces of about this many pages (at most ``SYNC_SPLIT_MAX`` pieces),
 #: so that no window's walk, one page after the other, outlasts the others'.
 #: The prediction reads the first page's density, which is the newest part of
 #: the window: feeds are often sparser there, so it errs low, and a piece whose
-#: own first page predicts more is split again.
-SYNC_SPLIT_TARGET_PAGES: Final = 2
+#: own first page predicts more is split again. Smaller pieces shorten the walk
+#: of the last windows but each ends on a short page: on the benchmark's account
+#: (50,000 activities) 4 and 4 gave 1.06x the fastest legal schedule for 753
+#: requests; 8 and 8 gave 1.10x for 677; 2 and 2, 1.07x for 886.
+SYNC_SPLIT_TARGET_PAGES: Final = 4
 SYNC_SPLIT_MAX: Final = 16
 #: Windows narrower than this many seconds are never split: their activities
 #: share so few instants that only offsets can walk them.
