@@ -78,6 +78,7 @@ PYTHON: dict[str, tuple[str, str]] = {
             f"library/collections.abc.html#collections.abc.{name}",
         )
         for name in (
+            "AsyncGenerator",
             "AsyncIterable",
             "AsyncIterator",
             "Awaitable",
@@ -108,6 +109,7 @@ PYTHON: dict[str, tuple[str, str]] = {
     "enum.Enum": ("py:class", "library/enum.html#enum.Enum"),
     "enum.StrEnum": ("py:class", "library/enum.html#enum.StrEnum"),
     "logging.Logger": ("py:class", "library/logging.html#logging.Logger"),
+    "os.PathLike": ("py:class", "library/os.html#os.PathLike"),
     "types.MappingProxyType": ("py:class", "library/types.html#types.MappingProxyType"),
     "types.TracebackType": ("py:class", "library/types.html#types.TracebackType"),
     "typing.Any": ("py:data", "library/typing.html#typing.Any"),

@@ -27,10 +27,11 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import attrs
 
+from lemlist_async._client import LemlistClient
 from lemlist_async._constants import (
     ACTIVITIES_PAGE_MAX,
     SYNC_CONCURRENCY,
@@ -76,9 +77,6 @@ from ._schema import (
 from ._sql import EXPORTED, PENDING
 from ._store import Store
 from ._windows import Window, frontier, iso, parse_iso, plan, split
-
-if TYPE_CHECKING:
-    from lemlist_async._client import LemlistClient
 
 __all__ = ["sync_account"]
 
