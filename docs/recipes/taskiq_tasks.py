@@ -106,13 +106,13 @@ async def startup(state: TaskiqState) -> None:
 
 
 def stop_through_the_loop() -> None:
-    """Have the event loop run taskiq's SIGTERM and SIGINT handlers, so they wake it.
+    """Have the event loop run taskiq's stop handlers, so that a signal wakes it.
 
-    taskiq 0.13 sets them with ``signal.signal``, which does not wake the event
-    loop: a worker waiting for a message from Redis did not stop on SIGTERM.
+    taskiq (0.12, 0.13) sets them with ``signal.signal``, which does not wake the
+    event loop: a worker waiting for a message from Redis did not stop on SIGTERM.
     """
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         handler = signal.getsignal(signum)
         if callable(handler):
             loop.add_signal_handler(signum, handler, signum, None)
