@@ -37,11 +37,13 @@ from ._tcp_proxy import TcpProxy
 try:
     from ._queue_workers import QUEUES, Queue, eventually
 except ModuleNotFoundError as missing:  # pragma: no cover - depends on the environment
-    pytest.fail(
-        f"these tests need {missing.name}: arq pins redis<6 in its metadata, so it is "
-        "installed on its own: pip install --no-deps 'arq>=0.28,<0.29' (see noxfile.py)",
-        pytrace=False,
+    hint = (
+        "arq asks for redis<6, so it is installed on its own: "
+        "pip install --no-deps 'arq>=0.28,<0.29' (see noxfile.py)"
+        if missing.name == "arq"
+        else "pip install -e '.[test]'"
     )
+    pytest.fail(f"these tests need {missing.name}: {hint}", pytrace=False)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

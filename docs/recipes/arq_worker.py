@@ -155,3 +155,8 @@ class WorkerSettings:
     # Jobs waiting in the limiter per process: the limiter, not max_jobs, sets the rate.
     max_jobs = 20
     max_tries = MAX_TRIES
+    # On SIGTERM, take no new job and let the running ones end, for this many
+    # seconds at most. arq 0.28 skips on_shutdown when SIGTERM cancels a job that
+    # is storing its outcome; below the orchestrator's grace period (30 s by default
+    # on Kubernetes).
+    job_completion_wait = 20
