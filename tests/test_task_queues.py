@@ -20,8 +20,10 @@ import base64
 import binascii
 import contextlib
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -75,6 +77,16 @@ async def proxy(redis_server: RedisServer) -> AsyncIterator[TcpProxy]:
         yield tcp
 
 
+@pytest.fixture(scope="module")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where each framework's sync job writes its SQLite database."""
+    return tmp_path_factory.mktemp("sync")
+
+
+def database(directory: Path, queue: Queue) -> Path:
+    return directory / f"{queue.name}.db"
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=sorted(QUEUES))
 async def queue(
     request: pytest.FixtureRequest,
@@ -82,11 +94,13 @@ async def queue(
     redis: Redis,
     fake: FakeLemlistServer,
     proxy: TcpProxy,
+    databases: Path,
 ) -> AsyncIterator[Queue]:
     """One framework's workers, started once for all of its tests."""
     await redis.flushall()
     proxy.restore()
     workers = QUEUES[request.param](redis_server.url, proxy.url(), fake.base_url, fake.api_key)
+    workers.env["LEMLIST_SYNC_DATABASE"] = f"sqlite:///{database(databases, workers)}"
     try:
         await workers.start()
         yield workers
@@ -237,7 +251,7 @@ async def test_redis_unreachable_becomes_a_deferred_retry_that_sent_nothing(
 
 
 async def test_a_second_sync_of_an_account_is_refused_while_one_runs(
-    queue: Queue, redis: Redis, records: FakeLemlistServer
+    queue: Queue, redis: Redis, records: FakeLemlistServer, databases: Path
 ) -> None:
     async with every_slot_held(redis, records.api_key) as queue_key:
         first = await queue.sync(ACCOUNT)
@@ -247,12 +261,20 @@ async def test_a_second_sync_of_an_account_is_refused_while_one_runs(
         assert await queue.refused(second)
         assert records.requests == []
     assert await queue.result(first) == CAMPAIGNS
-    assert [r.path for r in records.requests] == ["/api/campaigns"]
+    paths = [r.path for r in records.requests]
+    assert paths[0] == "/api/team"
+    assert sum(path.endswith("/export/leads") for path in paths) == CAMPAIGNS
+    with sqlite3.connect(database(databases, queue)) as db:
+        (campaigns,) = db.execute("SELECT count(*) FROM lemlist_campaigns").fetchone()
+        (leads,) = db.execute("SELECT count(*) FROM lemlist_leads").fetchone()
+    assert (campaigns, leads) == (CAMPAIGNS, CAMPAIGNS * LEADS)
 
-    # The refusal ends with the sync.
+    # The refusal ends with the sync; the next run reads only what changed.
+    records.reset_records()
     third = await queue.sync(ACCOUNT)
     assert third is not None
     assert await queue.result(third) == CAMPAIGNS
+    assert not any(r.path.endswith("/export/leads") for r in records.requests)
 
 
 async def test_each_worker_process_opened_one_client_and_closed_it_at_shutdown(

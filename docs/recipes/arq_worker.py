@@ -10,7 +10,7 @@ jobs take a campaign id or an account id, never a key.
 
 Every setting comes from the environment (see ``docs/task-queues.md``):
 ``LEMLIST_API_KEY``, ``REDIS_URL`` (arq's queue, and by default the rate
-limit's), and optionally ``LEMLIST_REDIS_URL``, ``LEMLIST_BASE_URL``,
+limit's), and optionally ``LEMLIST_REDIS_URL``, ``LEMLIST_BASE_URL``, ``LEMLIST_SYNC_DATABASE``,
 ``LEMLIST_MAX_RATE_LIMIT_WAIT``, ``LEMLIST_RETRY_DELAY`` and ``LEMLIST_MAX_TRIES``.
 """
 
@@ -34,10 +34,13 @@ from redis.backoff import NoBackoff
 
 from lemlist_async import LemlistClient, RateLimitError
 from lemlist_async.redis import RateLimiterUnavailableError, RedisRateLimiter
+from lemlist_async.sync import open_store
+from lemlist_async.sync import sync_account as sync_lemlist_account
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 LIMITER_REDIS_URL = os.environ.get("LEMLIST_REDIS_URL", REDIS_URL)
 BASE_URL = os.environ.get("LEMLIST_BASE_URL", "https://api.lemlist.com/api")
+SYNC_DATABASE = os.environ.get("LEMLIST_SYNC_DATABASE", "sqlite:///lemlist.db")
 MAX_RATE_LIMIT_WAIT = float(os.environ.get("LEMLIST_MAX_RATE_LIMIT_WAIT", "60"))
 RETRY_DELAY = float(os.environ.get("LEMLIST_RETRY_DELAY", "10"))
 MAX_TRIES = int(os.environ.get("LEMLIST_MAX_TRIES", "5"))
@@ -97,9 +100,16 @@ async def retry_later() -> AsyncIterator[None]:
         raise Retry(defer=RETRY_DELAY) from error
 
 
-async def count_campaigns(client: LemlistClient) -> int:
-    """Walk every campaign of the account, page by page; return how many there are."""
-    return sum([1 async for _ in client.campaigns.list()])
+async def sync_into_database(client: LemlistClient) -> int:
+    """One run of the account sync into ``LEMLIST_SYNC_DATABASE``; return how many campaigns.
+
+    The database is opened for the run (a connection, cheap next to the run);
+    the client and its limiter stay the process's. A run stopped half-way
+    (a retry, a worker killed) is finished by the next.
+    """
+    async with open_store(SYNC_DATABASE) as store:
+        report = await sync_lemlist_account(client, store)
+    return report.stream("campaigns").fetched
 
 
 async def export_campaign(ctx: dict[str, Any], campaign_id: str) -> int:
@@ -119,7 +129,7 @@ async def sync_account(ctx: dict[str, Any], account_id: str) -> int:
     """
     client: LemlistClient = ctx["lemlist"]
     async with retry_later():
-        return await count_campaigns(client)
+        return await sync_into_database(client)
 
 
 async def enqueue_export(redis: ArqRedis, campaign_id: str) -> Job | None:
