@@ -120,6 +120,8 @@ async def test_a_first_run_copies_every_stream_as_the_fake_serves_it(
     assert report.stream("leads").written == leads
     assert report.stream("activities").written == len(fake.activities())
     assert progress[-1].done
+    finished = [p.stream for p in progress if p.done]
+    assert sorted(finished) == sorted(STREAMS)  # Each stream finishes once.
     assert fake.count(429) == 0
     assert fake.max_arrivals_in_window() <= 20
 

@@ -13,10 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lemlist_async import Activity, ExportedLead, Team, converter
-from lemlist_async._sync._ops import state_text
+from lemlist_async._sync._ops import PutState, Retire, Upsert, state_text
 from lemlist_async._sync._rows import activity_row, lead_row, scrub, team_row
 from lemlist_async._sync._schema import ACTIVITIES, DATA_TABLES, LEADS, SENDERS
-from lemlist_async._sync._sql import Dialect, create_statements, retire_sql, upsert_sql
+from lemlist_async._sync._sql import (
+    Dialect,
+    create_statements,
+    retire_sql,
+    statement,
+    upsert_sql,
+)
 from lemlist_async._sync._store import check_schema_version, open_store
 from lemlist_async._sync._windows import Window, frontier, plan, split, to_ms
 from lemlist_async.sync import PostgresStore, SQLiteStore, SyncError
@@ -177,8 +183,8 @@ def test_the_retire_statement_keeps_the_listed_keys() -> None:
 
 def test_the_sqlite_statements_run_and_an_unchanged_row_is_not_written() -> None:
     db = sqlite3.connect(":memory:")
-    for statement in create_statements(Dialect.SQLITE):
-        db.execute(statement)
+    for sql in create_statements(Dialect.SQLITE):
+        db.execute(sql)
     payload = {"_id": "act_1", "type": "emailsOpened", "createdAt": "2024-05-01T10:00:00.000Z"}
     row = activity_row(converter.structure(payload, Activity))
     values = [v.isoformat() if isinstance(v, dt.datetime) else v for v in row]
@@ -222,3 +228,36 @@ def test_store_urls() -> None:
         with pytest.raises(ValueError, match="sqlite:///") as info:
             open_store(bad)
         assert "pa55word" not in str(info.value)
+
+
+def test_each_operation_becomes_one_statement_shaped_for_its_driver() -> None:
+    at = dt.datetime(2024, 5, 1, 10, tzinfo=dt.UTC)
+    keep = frozenset({("cam_1", "lea_2"), ("cam_1", "lea_1")})
+    retire = Retire(LEADS, (("campaign_id", "cam_1"),), keep)
+    sqlite = statement(retire, at, Dialect.SQLITE)
+    postgres = statement(retire, at, Dialect.POSTGRES)
+    assert sqlite is not None
+    assert postgres is not None
+    assert sqlite.params == (
+        "2024-05-01T10:00:00.000000Z",
+        "cam_1",
+        '[["cam_1", "lea_1"], ["cam_1", "lea_2"]]',
+    )
+    assert postgres.params == (at, "cam_1", ["cam_1", "cam_1"], ["lea_1", "lea_2"])
+    assert sqlite.counts
+    assert postgres.counts
+    assert statement(Upsert(LEADS, ()), at, Dialect.SQLITE) is None
+    row = lead_row("cam_1", converter.structure({"_id": "lea_1"}, ExportedLead))
+    many = statement(Upsert(LEADS, (row,)), at, Dialect.SQLITE)
+    assert many is not None
+    assert many.many
+    assert many.params[0][-2:] == ("2024-05-01T10:00:00.000000Z",) * 2
+    arrays = statement(Upsert(LEADS, (row,)), at, Dialect.POSTGRES)
+    assert arrays is not None
+    assert not arrays.many
+    assert arrays.params[-1] == at
+    assert len(arrays.params) == LEADS.width + 1
+    state = statement(PutState("leads.pending", "cam_1", "{}"), at, Dialect.POSTGRES)
+    assert state is not None
+    assert state.params == ("leads.pending", "cam_1", "{}")
+    assert not state.counts

@@ -206,6 +206,7 @@ class _Run:
         self._frontier: dt.datetime | None = None
         self._units: asyncio.Queue[Window | str] = asyncio.Queue()
         self._campaign_ids: list[str] | None = None
+        self._activities_finished = False
 
     async def go(
         self, team: Team, snapshot: Snapshot, *, full: bool, overlap: dt.timedelta
@@ -457,6 +458,10 @@ class _Run:
             await self._finish_activities()
 
     async def _finish_activities(self) -> None:
+        # Windows finishing together each see every window done: one finishes.
+        if self._activities_finished:
+            return
+        self._activities_finished = True
         assert self._upper is not None
         await self._write(
             [

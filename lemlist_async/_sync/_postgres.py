@@ -13,32 +13,16 @@ import datetime as dt
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from ._ops import (
-    Batch,
-    DropState,
-    MarkPending,
-    Op,
-    PutMeta,
-    PutRun,
-    PutState,
-    Retire,
-    Snapshot,
-    Upsert,
-)
-from ._schema import ACTIVITIES, SCHEMA_VERSION
+from ._ops import Batch, Op, Snapshot
+from ._schema import SCHEMA_VERSION
 from ._sql import (
     SELECT_LAST_RUN,
     SELECT_META,
     SELECT_STATE,
     Dialect,
     create_statements,
-    drop_state_sql,
-    mark_pending_sql,
     put_meta_sql,
-    put_run_sql,
-    put_state_sql,
-    retire_sql,
-    upsert_sql,
+    statement,
 )
 from ._store import check_schema_version, snapshot_from
 
@@ -159,37 +143,8 @@ class PostgresStore:
 
     @staticmethod
     async def _run(db: asyncpg.Connection, op: Op, at: dt.datetime) -> int:
-        match op:
-            case Upsert(table=table, rows=rows):
-                if not rows:
-                    return 0
-                columns = [list(values) for values in zip(*rows, strict=True)]
-                return _count(await db.execute(upsert_sql(table, _D), *columns, at))
-            case Retire(table=table, scope=scope, keep=keep):
-                keys = sorted(keep)
-                arrays = [[key[i] for key in keys] for i in range(len(table.key))]
-                sql = retire_sql(table, tuple(column for column, _ in scope), _D)
-                values = [value for _, value in scope]
-                return _count(await db.execute(sql, at, *values, *arrays))
-            case PutState(stream=stream, scope=scope, value=value):
-                await db.execute(put_state_sql(_D), stream, scope, value)
-            case DropState(stream=stream, scope=None):
-                await db.execute(drop_state_sql(_D, whole_stream=True), stream)
-            case DropState(stream=stream, scope=scope):
-                await db.execute(drop_state_sql(_D, whole_stream=False), stream, scope)
-            case MarkPending(exported=exported):
-                await db.execute(mark_pending_sql(ACTIVITIES, _D), at, exported)
-            case PutRun(run=run):
-                await db.execute(
-                    put_run_sql(_D),
-                    run.run_id,
-                    run.team_id,
-                    run.started_at,
-                    run.finished_at,
-                    run.status,
-                    run.full,
-                    run.error,
-                )
-            case PutMeta(key=key, value=value):
-                await db.execute(put_meta_sql(_D), key, value)
-        return 0
+        found = statement(op, at, _D)
+        if found is None:
+            return 0
+        status = await db.execute(found.sql, *found.params)
+        return _count(status) if found.counts else 0

@@ -13,13 +13,28 @@ https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
-from typing import Final
+import json
+from typing import Any, Final
 
-from ._schema import BOOKKEEPING, DATA_TABLES, META, RUNS, STATE, Column, Kind, Table
+import attrs
+
+from ._ops import (
+    DropState,
+    MarkPending,
+    Op,
+    PutMeta,
+    PutRun,
+    PutState,
+    Retire,
+    Upsert,
+)
+from ._schema import ACTIVITIES, BOOKKEEPING, DATA_TABLES, META, RUNS, STATE, Column, Kind, Table
 
 __all__ = [
     "Dialect",
+    "Statement",
     "create_statements",
     "drop_state_sql",
     "mark_pending_sql",
@@ -27,6 +42,8 @@ __all__ = [
     "put_run_sql",
     "put_state_sql",
     "retire_sql",
+    "sqlite_time",
+    "statement",
     "upsert_sql",
 ]
 
@@ -232,3 +249,81 @@ SELECT_LAST_RUN: Final = (
     f"SELECT run_id, team_id, started_at, full_run, status, finished_at, error FROM {RUNS}"
     " ORDER BY run_id DESC LIMIT 1"
 )
+
+
+def sqlite_time(moment: dt.datetime) -> str:
+    """A timestamp as stored in SQLite: UTC, one fixed width, so text order is time order."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@attrs.frozen
+class Statement:
+    """One operation of a batch as SQL and its parameters, ready for a driver.
+
+    Attributes:
+        sql: The statement.
+        params: Its parameters; with ``many``, a list of them (one per row).
+        many: Run once per parameter tuple (SQLite's ``executemany``).
+        counts: The rows it touches are the operation's result.
+    """
+
+    sql: str
+    params: Any
+    many: bool = False
+    counts: bool = False
+
+
+def statement(op: Op, at: dt.datetime, dialect: Dialect) -> Statement | None:
+    """The SQL that applies ``op`` at the batch's time ``at``; None when there is nothing to do.
+
+    Values are shaped for the dialect's driver: SQLite's sqlite3 takes dates as
+    text and a list as one JSON parameter; PostgreSQL's asyncpg takes dates as
+    they are and lists as arrays, a column each.
+    """
+    sqlite = dialect is Dialect.SQLITE
+
+    def value(item: Any) -> Any:
+        return sqlite_time(item) if sqlite and isinstance(item, dt.datetime) else item
+
+    stamp = value(at)
+    match op:
+        case Upsert(table=table, rows=rows):
+            if not rows:
+                return None
+            sql = upsert_sql(table, dialect)
+            if sqlite:
+                params = [(*(value(v) for v in row), stamp, stamp) for row in rows]
+                return Statement(sql, params, many=True, counts=True)
+            columns = [list(values) for values in zip(*rows, strict=True)]
+            return Statement(sql, (*columns, stamp), counts=True)
+        case Retire(table=table, scope=scope, keep=keep):
+            keys = sorted(keep)
+            sql = retire_sql(table, tuple(column for column, _ in scope), dialect)
+            scoped = [scope_value for _, scope_value in scope]
+            if sqlite:
+                kept = [key[0] if len(key) == 1 else list(key) for key in keys]
+                return Statement(sql, (stamp, *scoped, json.dumps(kept)), counts=True)
+            arrays = [[key[i] for key in keys] for i in range(len(table.key))]
+            return Statement(sql, (stamp, *scoped, *arrays), counts=True)
+        case PutState(stream=stream, scope=state_scope, value=text):
+            return Statement(put_state_sql(dialect), (stream, state_scope, text))
+        case DropState(stream=stream, scope=None):
+            return Statement(drop_state_sql(dialect, whole_stream=True), (stream,))
+        case DropState(stream=stream, scope=state_scope):
+            return Statement(drop_state_sql(dialect, whole_stream=False), (stream, state_scope))
+        case MarkPending(exported=exported):
+            return Statement(mark_pending_sql(ACTIVITIES, dialect), (stamp, exported))
+        case PutRun(run=run):
+            record = (
+                run.run_id,
+                run.team_id,
+                value(run.started_at),
+                None if run.finished_at is None else value(run.finished_at),
+                run.status,
+                run.full,
+                run.error,
+            )
+            return Statement(put_run_sql(dialect), record)
+        case PutMeta(key=key, value=text):
+            return Statement(put_meta_sql(dialect), (key, text))
+    raise TypeError(f"not an operation of a batch: {op!r}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -20,33 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
-from ._ops import (
-    Batch,
-    DropState,
-    MarkPending,
-    Op,
-    PutMeta,
-    PutRun,
-    PutState,
-    Retire,
-    Snapshot,
-    Upsert,
-)
+from ._ops import Batch, Op, Snapshot
 from ._report import SyncError
-from ._schema import ACTIVITIES, SCHEMA_VERSION
+from ._schema import SCHEMA_VERSION
 from ._sql import (
     SELECT_LAST_RUN,
     SELECT_META,
     SELECT_STATE,
     Dialect,
     create_statements,
-    drop_state_sql,
-    mark_pending_sql,
     put_meta_sql,
-    put_run_sql,
-    put_state_sql,
-    retire_sql,
-    upsert_sql,
+    statement,
 )
 from ._store import check_schema_version, snapshot_from
 
@@ -62,17 +45,8 @@ MIN_SQLITE: Final = (3, 24, 0)
 BUSY_TIMEOUT_MS: Final = 30_000
 
 
-def sqlite_time(moment: dt.datetime) -> str:
-    """A timestamp as stored in SQLite: UTC, one fixed width, so text order is time order."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _read_time(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
-
-
-def _value(value: Any) -> Any:
-    return sqlite_time(value) if isinstance(value, dt.datetime) else value
 
 
 class SQLiteStore:
@@ -191,52 +165,19 @@ class SQLiteStore:
 
     def _apply(self, batch: Batch) -> tuple[int, ...]:
         db = self._db()
-        at = sqlite_time(batch.at)
         with _Transaction(db):
-            return tuple(self._run(db, op, at) for op in batch.ops)
+            return tuple(self._run(db, op, batch.at) for op in batch.ops)
 
     @staticmethod
-    def _run(db: sqlite3.Connection, op: Op, at: str) -> int:
-        match op:
-            case Upsert(table=table, rows=rows):
-                if not rows:
-                    return 0
-                cursor = db.executemany(
-                    upsert_sql(table, _D),
-                    [(*(_value(v) for v in row), at, at) for row in rows],
-                )
-                return cursor.rowcount
-            case Retire(table=table, scope=scope, keep=keep):
-                kept = [key[0] if len(key) == 1 else list(key) for key in sorted(keep)]
-                cursor = db.execute(
-                    retire_sql(table, tuple(column for column, _ in scope), _D),
-                    (at, *(value for _, value in scope), json.dumps(kept)),
-                )
-                return cursor.rowcount
-            case PutState(stream=stream, scope=scope, value=value):
-                db.execute(put_state_sql(_D), (stream, scope, value))
-            case DropState(stream=stream, scope=None):
-                db.execute(drop_state_sql(_D, whole_stream=True), (stream,))
-            case DropState(stream=stream, scope=scope):
-                db.execute(drop_state_sql(_D, whole_stream=False), (stream, scope))
-            case MarkPending(exported=exported):
-                db.execute(mark_pending_sql(ACTIVITIES, _D), (at, exported))
-            case PutRun(run=run):
-                db.execute(
-                    put_run_sql(_D),
-                    (
-                        run.run_id,
-                        run.team_id,
-                        sqlite_time(run.started_at),
-                        None if run.finished_at is None else sqlite_time(run.finished_at),
-                        run.status,
-                        run.full,
-                        run.error,
-                    ),
-                )
-            case PutMeta(key=key, value=value):
-                db.execute(put_meta_sql(_D), (key, value))
-        return 0
+    def _run(db: sqlite3.Connection, op: Op, at: dt.datetime) -> int:
+        found = statement(op, at, _D)
+        if found is None:
+            return 0
+        if found.many:
+            cursor = db.executemany(found.sql, found.params)
+        else:
+            cursor = db.execute(found.sql, found.params)
+        return cursor.rowcount if found.counts else 0
 
 
 class _Transaction:
