@@ -173,3 +173,8 @@ SYNC_OVERLAP: Final = 3600.0
 SYNC_SAFETY_LAG: Final = 60.0
 #: Leads of an export written per transaction.
 SYNC_EXPORT_CHUNK: Final = 500
+#: Where a first run starts reading activities when Get Team gives no creation
+#: date: before lemlist existed (seconds since the epoch: 2015-01-01 UTC).
+SYNC_EARLIEST: Final = 1_420_070_400.0
+#: Characters of a failed run's error kept in ``_lemlist_sync_runs``.
+SYNC_ERROR_CHARS: Final = 500

@@ -35,6 +35,8 @@ from lemlist_async._client import LemlistClient
 from lemlist_async._constants import (
     ACTIVITIES_PAGE_MAX,
     SYNC_CONCURRENCY,
+    SYNC_EARLIEST,
+    SYNC_ERROR_CHARS,
     SYNC_EXPORT_CHUNK,
     SYNC_OVERLAP,
     SYNC_SAFETY_LAG,
@@ -85,10 +87,7 @@ logger = logging.getLogger("lemlist_async.sync")
 #: State of the activity stream: the watermark, the run's span, its windows.
 _ACTIVITIES: Final = "activities"
 _WINDOWS: Final = "activities.window"
-#: Where activities start when the team says nothing of its creation: before lemlist.
-_EARLIEST: Final = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
-#: Characters of an error's message kept in ``_lemlist_sync_runs``.
-_ERROR_CHARS: Final = 500
+_EARLIEST: Final = dt.datetime.fromtimestamp(SYNC_EARLIEST, dt.UTC)
 
 
 async def sync_account(
@@ -280,7 +279,7 @@ class _Run:
 
     async def _failed(self, exc: Exception) -> None:
         assert self._record is not None
-        message = f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
+        message = f"{type(exc).__name__}: {exc}"[:SYNC_ERROR_CHARS]
         record = attrs.evolve(self._record, status="failed", error=message)
         try:
             await self._write([PutRun(record)])
