@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -39,7 +40,8 @@ class Target:
 
     async def rows(self, sql: str) -> list[tuple[Any, ...]]:
         if self.kind == "sqlite":
-            with sqlite3.connect(self.where) as db:
+            # closing(): sqlite3's own context manager commits but never closes.
+            with contextlib.closing(sqlite3.connect(self.where)) as db:
                 return [tuple(row) for row in db.execute(sql).fetchall()]
         connection = await asyncpg.connect(self.where)
         try:

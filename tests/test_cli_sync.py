@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -38,7 +39,7 @@ async def test_a_run_copies_the_account_and_prints_a_line_per_stream(tmp_path: P
     )
     assert lines[-1].startswith("run 1 (full) of team ")
     assert run.stdout == ""
-    with sqlite3.connect(database) as db:
+    with contextlib.closing(sqlite3.connect(database)) as db:
         (campaigns,) = db.execute("SELECT count(*) FROM lemlist_campaigns").fetchone()
         (activities,) = db.execute("SELECT count(*) FROM lemlist_activities").fetchone()
     assert campaigns == 3

@@ -181,8 +181,11 @@ def test_the_retire_statement_keeps_the_listed_keys() -> None:
     assert "(campaign_id, user_id) NOT IN" in retire_sql(SENDERS, (), Dialect.SQLITE)
 
 
-def test_the_sqlite_statements_run_and_an_unchanged_row_is_not_written() -> None:
+def test_the_sqlite_statements_run_and_an_unchanged_row_is_not_written(
+    request: pytest.FixtureRequest,
+) -> None:
     db = sqlite3.connect(":memory:")
+    request.addfinalizer(db.close)
     for sql in create_statements(Dialect.SQLITE):
         db.execute(sql)
     payload = {"_id": "act_1", "type": "emailsOpened", "createdAt": "2024-05-01T10:00:00.000Z"}

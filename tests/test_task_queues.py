@@ -264,7 +264,7 @@ async def test_a_second_sync_of_an_account_is_refused_while_one_runs(
     paths = [r.path for r in records.requests]
     assert paths[0] == "/api/team"
     assert sum(path.endswith("/export/leads") for path in paths) == CAMPAIGNS
-    with sqlite3.connect(database(databases, queue)) as db:
+    with contextlib.closing(sqlite3.connect(database(databases, queue))) as db:
         (campaigns,) = db.execute("SELECT count(*) FROM lemlist_campaigns").fetchone()
         (leads,) = db.execute("SELECT count(*) FROM lemlist_leads").fetchone()
     assert (campaigns, leads) == (CAMPAIGNS, CAMPAIGNS * LEADS)
