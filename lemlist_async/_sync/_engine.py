@@ -199,7 +199,7 @@ class _Run:
         self._last_at: dt.datetime | None = None
         self._record: RunRecord | None = None
         self._exported = ""
-        # Activity windows of this run by scope, and how many are not done.
+        # The activity windows of this run, by scope.
         self._windows: dict[str, Window] = {}
         self._upper: dt.datetime | None = None
         self._frontier: dt.datetime | None = None
