@@ -171,14 +171,6 @@ def _check_streams(streams: Iterable[str] | None) -> frozenset[str]:
     return chosen
 
 
-@attrs.define
-class _Counts:
-    fetched: int = 0
-    written: int = 0
-    deleted: int = 0
-    done: bool = False
-
-
 class _Run:
     """One run's work and bookkeeping."""
 
@@ -195,7 +187,7 @@ class _Run:
         self._streams = streams
         self._concurrency = concurrency
         self._on_progress = on_progress
-        self._counts = {name: _Counts() for name in STREAMS if name in streams}
+        self._progress = {name: StreamProgress(name) for name in STREAMS if name in streams}
         self._last_at: dt.datetime | None = None
         self._record: RunRecord | None = None
         self._exported = ""
@@ -240,7 +232,7 @@ class _Run:
             team_id=team.id,
             full=record.full,
             resumed=resumed,
-            streams=tuple(self._progress(name) for name in self._counts),
+            streams=tuple(self._progress.values()),
         )
 
     # -- writing ------------------------------------------------------------
@@ -260,22 +252,26 @@ class _Run:
         self, ops: list[Op], stream: str | None = None, *, done: bool = False
     ) -> None:
         written = await self._store.apply(Batch(tuple(ops), self._tick()))
-        if stream is None or stream not in self._counts:
+        if stream is None or stream not in self._progress:
             return
-        counts = self._counts[stream]
-        for op, count in zip(ops, written, strict=True):
-            if isinstance(op, Upsert):
-                counts.fetched += len(op.rows)
-                counts.written += count
-            elif isinstance(op, Retire):
-                counts.deleted += count
-        counts.done = counts.done or done
-        if self._on_progress is not None:
-            self._on_progress(self._progress(stream))
+        fetched = sum(len(op.rows) for op in ops if isinstance(op, Upsert))
+        changed = sum(n for op, n in zip(ops, written, strict=True) if isinstance(op, Upsert))
+        deleted = sum(n for op, n in zip(ops, written, strict=True) if isinstance(op, Retire))
+        now = self._progress[stream]
+        self._report(
+            attrs.evolve(
+                now,
+                fetched=now.fetched + fetched,
+                written=now.written + changed,
+                deleted=now.deleted + deleted,
+                done=now.done or done,
+            )
+        )
 
-    def _progress(self, stream: str) -> StreamProgress:
-        c = self._counts[stream]
-        return StreamProgress(stream, c.fetched, c.written, c.deleted, c.done)
+    def _report(self, progress: StreamProgress) -> None:
+        self._progress[progress.stream] = progress
+        if self._on_progress is not None:
+            self._on_progress(progress)
 
     async def _failed(self, exc: Exception) -> None:
         assert self._record is not None
@@ -350,7 +346,7 @@ class _Run:
             for campaign_id in await self._to_export(await self._store.snapshot(), pending=True):
                 self._units.put_nowait(campaign_id)
             await self._drain()
-            await self._done("leads")
+            self._done("leads")
 
     async def _drain(self) -> None:
         if self._units.empty():
@@ -373,11 +369,9 @@ class _Run:
             finally:
                 self._units.task_done()
 
-    async def _done(self, stream: str) -> None:
-        if stream in self._counts:
-            self._counts[stream].done = True
-            if self._on_progress is not None:
-                self._on_progress(self._progress(stream))
+    def _done(self, stream: str) -> None:
+        if stream in self._progress:
+            self._report(attrs.evolve(self._progress[stream], done=True))
 
     async def _plan_windows(self, team: Team, snapshot: Snapshot, overlap: dt.timedelta) -> None:
         state = snapshot.state
@@ -399,7 +393,7 @@ class _Run:
                 lower = team.created_at or _EARLIEST
             windows = plan(lower, upper, dt.timedelta(seconds=SYNC_WINDOW))
             if not windows:
-                await self._done(_ACTIVITIES)
+                self._done(_ACTIVITIES)
                 return
             self._upper = windows[-1].end
             span_text = json.dumps(f"{iso(windows[0].start)}/{iso(self._upper)}")
@@ -481,7 +475,7 @@ class _Run:
         """
         assert self._record is not None
         state = snapshot.state
-        exported = {scope for (stream, scope), value in state.items() if stream == EXPORTED}
+        exported = {scope for (stream, scope) in state if stream == EXPORTED}
         done = {
             scope
             for (stream, scope), value in state.items()
