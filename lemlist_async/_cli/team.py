@@ -11,7 +11,7 @@ members included), or, with ``--format text``, a few lines for a human.
 Secrets are never printed. lemlist's team body may carry the Slack webhook's
 URL and an API key; ``without_secrets`` drops, at any depth, ``slackWebhook``
 (its ``url`` is a secret), every member whose name (lowercased, without ``_``
-and ``-``) contains ``apikey``, ``token`` or ``secret``, and a webhook's
+and ``-``) contains ``apikey``, ``token``, ``secret`` or ``password``, and a webhook's
 ``targetUrl`` (which often carries a token of its own). The text format shows
 only a few chosen members, none of them secret.
 
@@ -35,6 +35,7 @@ from lemlist_async._constants import API_KEY_ENV_VAR
 from lemlist_async._converter import converter
 from lemlist_async._errors import LemlistError
 from lemlist_async._models import Sender, Team, TeamCredits
+from lemlist_async._secrets import secret_name
 
 from ._base import PROG, exit_status, plural, register
 from ._console import Console
@@ -44,8 +45,6 @@ from ._output import escape_surrogates
 
 __all__ = ["TeamCommand", "secret_member", "team_document", "team_text", "without_secrets"]
 
-#: A member whose folded name contains one of these is a secret.
-_SECRET_WORDS: Final = ("apikey", "token", "secret")
 #: Folded names of members dropped whole: the Slack webhook (its URL is a
 #: secret) and a webhook's target URL (which often carries a token).
 _SECRET_MEMBERS: Final = frozenset({"slackwebhook", "targeturl"})
@@ -57,11 +56,11 @@ def secret_member(name: str) -> bool:
     """Whether a member named ``name`` may hold a secret, and is left out of any output.
 
     ``name`` is folded (lowercased, without ``_`` and ``-``): ``slackWebhook``,
-    ``targetUrl``, and any name containing ``apikey``, ``token`` or ``secret``
-    (``apiKey``, ``api_key``, ``accessToken``, ``clientSecret``) are secret.
+    ``targetUrl``, and every name `secret_name` calls secret (``apiKey``,
+    ``api_key``, ``accessToken``, ``clientSecret``, ``password``).
     """
     folded = name.lower().replace("_", "").replace("-", "")
-    return folded in _SECRET_MEMBERS or any(word in folded for word in _SECRET_WORDS)
+    return folded in _SECRET_MEMBERS or secret_name(name)
 
 
 def without_secrets(value: Any) -> Any:

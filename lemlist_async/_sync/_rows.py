@@ -3,9 +3,9 @@
 Pure functions. ``raw`` is the model turned back into lemlist's JSON by the
 SDK's converter (wire names, unknown members kept), so it holds what lemlist
 sent, minus what must never be stored: the team's API key (some integrations
-have seen one in Get Team's body), its Slack webhook's URL, and any webhook
-secret, wherever they appear in the team's objects (team, users, senders,
-webhooks).
+have seen one in Get Team's body), its Slack webhook's URL, and every member
+``_secrets.secret_name`` calls secret (a webhook's secret, a token...),
+wherever they appear in the team's objects (team, users, senders, webhooks).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from lemlist_async._models import (
     Unsubscribe,
     Webhook,
 )
+from lemlist_async._secrets import secret_name
 
 from ._ops import Row
 
@@ -58,8 +59,6 @@ def lemlist_date(value: dt.datetime) -> str:
 _WIRE = make_converter(detailed=False)
 _WIRE.register_unstructure_hook(dt.datetime, lemlist_date)
 
-#: Members never stored, wherever they appear in an object.
-SECRET_MEMBERS: Final = frozenset({"apiKey", "secret", "password", "accessToken"})
 #: Members whose object's ``url`` is a secret (a Slack incoming webhook).
 SECRET_URL_HOLDERS: Final = frozenset({"slackWebhook"})
 
@@ -69,7 +68,7 @@ def scrub(value: Any) -> Any:
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if key in SECRET_MEMBERS:
+            if secret_name(str(key)):
                 continue
             if key in SECRET_URL_HOLDERS and isinstance(item, Mapping):
                 item = {k: v for k, v in item.items() if k != "url"}
